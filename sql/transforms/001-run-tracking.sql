@@ -1,0 +1,424 @@
+-- Run tracking: the only way runs are started, logged and ended. Every function takes the run id
+-- explicitly; none keeps a "current run". Called by the TypeScript withRun() and by any other tool.
+--
+-- Liveness: start_run takes a session-level advisory lock per pipeline on the caller's connection.
+-- PostgreSQL releases it the moment that connection dies (kill -9, crash, network loss), so a new
+-- start_run that gets the lock knows any `running` row of its pipeline has a dead owner and marks it
+-- `abandoned` at once; a start_run that cannot get the lock is refused because the owner is alive.
+-- Safe to re-run (create or replace only).
+--
+-- Our SQLSTATEs (class KR): KR001 run already in progress, KR002 run not running, KR003 unknown run,
+-- KR004 invalid argument.
+
+-- Advisory lock key of a pipeline: (class 'keap' as int, hash of the pipeline name).
+create or replace function keap_meta.run_lock_key(p_pipeline text) returns bigint
+language sql immutable parallel safe
+as $$ select (1801807216::bigint << 32) | (hashtext(p_pipeline)::bigint & 4294967295) $$;
+comment on function keap_meta.run_lock_key(text) is 'Advisory lock key held by the connection that owns the running run of a pipeline.';
+
+-- Does some live session hold the pipeline's run lock?
+create or replace function keap_meta.run_owner_alive(p_pipeline text) returns boolean
+language sql stable
+as $$
+  select exists (
+    select from pg_locks
+    where locktype = 'advisory' and granted and database = (select oid from pg_database where datname = current_database())
+      and ((classid::bigint << 32) | objid::bigint) = keap_meta.run_lock_key(p_pipeline)
+      and objsubid = 1)
+$$;
+comment on function keap_meta.run_owner_alive(text) is 'True while the connection that started the pipeline''s running run is alive.';
+
+create or replace function keap_meta.start_run(
+  p_pipeline text,
+  p_trigger  text default 'manual',
+  p_notes    text default null,
+  p_host     text default null,
+  p_pid      integer default null
+) returns bigint
+language plpgsql volatile
+as $$
+declare
+  v_running  keap_meta.etl_run_log;
+  v_my_start timestamptz;
+  v_run_id   bigint;
+begin
+  if p_pipeline is null or p_pipeline !~ '^[a-z][a-z0-9_:.-]*$' then
+    raise exception 'invalid pipeline name: %', coalesce(p_pipeline, 'null')
+      using errcode = 'KR004', hint = 'Use lower-case letters, digits and _ : . -, starting with a letter.';
+  end if;
+  select backend_start into v_my_start from pg_stat_activity where pid = pg_backend_pid();
+
+  select * into v_running from keap_meta.etl_run_log where pipeline = p_pipeline and status = 'running';
+  if found and v_running.backend_pid = pg_backend_pid() and v_running.backend_start is not distinct from v_my_start then
+    raise exception 'this connection already runs run % of pipeline %', v_running.run_id, p_pipeline
+      using errcode = 'KR001', hint = 'End it with keap_meta.end_run() before starting another.';
+  end if;
+
+  if not pg_try_advisory_lock(keap_meta.run_lock_key(p_pipeline)) then
+    raise exception 'pipeline % already has a running run (run_id %, started %, pid % on %)',
+      p_pipeline, coalesce(v_running.run_id::text, '?'), coalesce(v_running.started_at::text, '?'),
+      coalesce(v_running.pid::text, '?'), coalesce(v_running.host, '?')
+      using errcode = 'KR001',
+            detail = 'Its owner''s connection is alive and holds the pipeline lock.',
+            hint = 'Wait for it to finish, or stop that process; a killed process releases the lock at once.';
+  end if;
+
+  -- We hold the lock, so any running row's owner is gone: it can never finish it.
+  update keap_meta.etl_run_log
+     set status = 'abandoned', ended_at = clock_timestamp(),
+         error_message = coalesce(error_message, 'owner connection ended without ending the run (process killed or lost)')
+   where pipeline = p_pipeline and status = 'running';
+  if found then
+    insert into keap_meta.etl_run_events (run_id, level, stage, message, data)
+    values (v_running.run_id, 'warn', 'end', 'run abandoned: its process died without ending it',
+            jsonb_build_object('detected_by_backend_pid', pg_backend_pid()));
+  end if;
+
+  insert into keap_meta.etl_run_log (pipeline, trigger, notes, host, pid, backend_pid, backend_start)
+  values (p_pipeline, coalesce(p_trigger, 'manual'), p_notes, p_host, p_pid, pg_backend_pid(), v_my_start)
+  returning run_id into v_run_id;
+
+  insert into keap_meta.etl_run_events (run_id, stage, message, data)
+  values (v_run_id, 'start', 'run started',
+          jsonb_build_object('pipeline', p_pipeline, 'trigger', p_trigger, 'host', p_host, 'pid', p_pid,
+                             'abandoned_run_id', v_running.run_id));
+  return v_run_id;
+exception
+  when unique_violation then
+    -- Two starts racing on a pipeline whose lock we somehow both passed: the index decides.
+    perform pg_advisory_unlock(keap_meta.run_lock_key(p_pipeline));
+    raise exception 'pipeline % already has a running run', p_pipeline
+      using errcode = 'KR001', hint = 'Another process started a run at the same moment.';
+end
+$$;
+comment on function keap_meta.start_run(text, text, text, text, integer) is
+  'Starts a run of a pipeline and returns its run_id. Takes the pipeline''s advisory lock on this connection (keep the connection for the run''s life); marks a dead owner''s running run abandoned; refuses (KR001) while a live run exists.';
+
+-- Look up a run that must be running; clear errors for unknown and ended runs.
+create or replace function keap_meta.require_running(p_run_id bigint) returns keap_meta.etl_run_log
+language plpgsql stable
+as $$
+declare
+  v_run keap_meta.etl_run_log;
+begin
+  select * into v_run from keap_meta.etl_run_log where run_id = p_run_id;
+  if not found then
+    raise exception 'run % does not exist', coalesce(p_run_id::text, 'null')
+      using errcode = 'KR003', hint = 'Start a run with keap_meta.start_run() and pass the run_id it returns.';
+  end if;
+  if v_run.status <> 'running' then
+    raise exception 'run % is not running (status %, ended %)', p_run_id, v_run.status, v_run.ended_at
+      using errcode = 'KR002', hint = 'Requests and events can only be logged to a running run; start a new run with keap_meta.start_run().';
+  end if;
+  return v_run;
+end
+$$;
+comment on function keap_meta.require_running(bigint) is 'Returns the run if it is running; raises KR003 (unknown) or KR002 (not running) with a hint otherwise.';
+
+-- Removes secrets from a query-parameter object (keys that name keys, tokens, secrets, passwords).
+create or replace function keap_meta.redact_params(p_params jsonb) returns jsonb
+language sql immutable parallel safe
+as $$
+  select coalesce(jsonb_object_agg(key, case when key ~* '(token|secret|password|api_?key|access|authorization|signature)'
+                                               and key <> 'page_token' then to_jsonb('[redacted]'::text) else value end), '{}')
+  from jsonb_each(coalesce(p_params, '{}'))
+$$;
+comment on function keap_meta.redact_params(jsonb) is 'Replaces the values of secret-looking query parameters with [redacted].';
+
+-- First (or only) integer of a rate-limit header; Keap's tenant headers are "minute|day".
+create or replace function keap_meta.header_part(p_headers jsonb, p_name text, p_part integer default 1) returns bigint
+language sql immutable parallel safe
+as $$
+  select case when split_part(p_headers ->> p_name, '|', p_part) ~ '^\s*-?\d+\s*$'
+              then trim(split_part(p_headers ->> p_name, '|', p_part))::bigint end
+$$;
+comment on function keap_meta.header_part(jsonb, text, integer) is 'Integer in part N of a pipe-delimited rate-limit header, or null.';
+
+create or replace function keap_meta.log_request(
+  p_run_id       bigint,
+  p_endpoint     text,
+  p_method       text default 'GET',
+  p_query_params jsonb default '{}',
+  p_page_token   text default null,
+  p_page_offset  bigint default null,
+  p_page_size    integer default null,
+  p_http_status  integer default null,
+  p_record_count integer default null,
+  p_bytes        bigint default null,
+  p_duration_ms  integer default null,
+  p_attempt      integer default 1,
+  p_headers      jsonb default '{}',
+  p_error        text default null,
+  p_entity       text default null,
+  p_requested_at timestamptz default null
+) returns bigint
+language plpgsql volatile
+as $$
+declare
+  v_request_id bigint;
+  v_headers    jsonb := coalesce(p_headers, '{}');
+begin
+  perform keap_meta.require_running(p_run_id);
+  insert into keap_meta.etl_request_log (
+    run_id, entity, endpoint, method, query_params, page_token, page_offset, page_size, http_status,
+    record_count, bytes, duration_ms, attempt,
+    throttle_limit, throttle_available, quota_limit, quota_available,
+    tenant_throttle_available, tenant_quota_available, retry_after_seconds, rate_limit_headers,
+    error, requested_at)
+  values (
+    p_run_id, p_entity, p_endpoint, coalesce(p_method, 'GET'), keap_meta.redact_params(p_query_params),
+    p_page_token, p_page_offset, p_page_size, p_http_status, p_record_count, p_bytes, p_duration_ms,
+    coalesce(p_attempt, 1),
+    keap_meta.header_part(v_headers, 'x-keap-product-throttle-limit'),
+    keap_meta.header_part(v_headers, 'x-keap-product-throttle-available'),
+    keap_meta.header_part(v_headers, 'x-keap-product-quota-limit'),
+    keap_meta.header_part(v_headers, 'x-keap-product-quota-available'),
+    keap_meta.header_part(v_headers, 'x-keap-tenant-throttle-available', 1),
+    keap_meta.header_part(v_headers, 'x-keap-tenant-throttle-available', 2),
+    case when v_headers ->> 'retry-after' ~ '^\s*\d+(\.\d+)?\s*$' then (v_headers ->> 'retry-after')::numeric end,
+    (select coalesce(jsonb_object_agg(key, value), '{}') from jsonb_each(v_headers)
+      where key like 'x-keap-%' or key = 'retry-after'),
+    left(p_error, 4000), coalesce(p_requested_at, clock_timestamp()))
+  returning request_id into v_request_id;
+
+  update keap_meta.etl_run_log
+     set request_count = request_count + 1,
+         record_count = record_count + coalesce(p_record_count, 0)
+   where run_id = p_run_id;
+  return v_request_id;
+end
+$$;
+comment on function keap_meta.log_request(bigint, text, text, jsonb, text, bigint, integer, integer, integer, bigint, integer, integer, jsonb, text, text, timestamptz) is
+  'Records one HTTP request of a running run (retries and failures too) and returns its request_id. Raises KR002/KR003 with a hint when the run is not running or unknown. Secrets in query parameters are redacted.';
+
+create or replace function keap_meta.log_event(
+  p_run_id  bigint,
+  p_level   text,
+  p_message text,
+  p_stage   text default null,
+  p_entity  text default null,
+  p_data    jsonb default '{}'
+) returns bigint
+language plpgsql volatile
+as $$
+declare
+  v_event_id bigint;
+begin
+  -- Events of ended runs are allowed (e.g. "cleanup done"), unknown runs are not.
+  if not exists (select from keap_meta.etl_run_log where run_id = p_run_id) then
+    raise exception 'run % does not exist', coalesce(p_run_id::text, 'null')
+      using errcode = 'KR003', hint = 'Pass the run_id returned by keap_meta.start_run().';
+  end if;
+  insert into keap_meta.etl_run_events (run_id, level, stage, entity, message, data)
+  values (p_run_id, coalesce(p_level, 'info'), p_stage, p_entity, p_message, coalesce(p_data, '{}'))
+  returning event_id into v_event_id;
+  return v_event_id;
+end
+$$;
+comment on function keap_meta.log_event(bigint, text, text, text, text, jsonb) is 'Appends an event (level, message, stage, entity, data) to a run''s trace.';
+
+create or replace function keap_meta.heartbeat(p_run_id bigint, p_progress jsonb default null) returns timestamptz
+language plpgsql volatile
+as $$
+declare
+  v_at timestamptz := clock_timestamp();
+begin
+  perform keap_meta.require_running(p_run_id);
+  update keap_meta.etl_run_log
+     set heartbeat_at = v_at, progress = coalesce(p_progress, progress)
+   where run_id = p_run_id;
+  return v_at;
+end
+$$;
+comment on function keap_meta.heartbeat(bigint, jsonb) is 'Marks a running run alive (and stores its latest progress). A live run whose heartbeat is stale looks stuck in keap_ops.runs.';
+
+create or replace function keap_meta.end_run(
+  p_run_id        bigint,
+  p_status        text,
+  p_error_sqlstate text default null,
+  p_error_message text default null,
+  p_error_entity  text default null
+) returns keap_meta.etl_run_log
+language plpgsql volatile
+as $$
+declare
+  v_run keap_meta.etl_run_log;
+begin
+  if p_status is null or p_status not in ('succeeded', 'failed', 'partial', 'cancelled', 'abandoned') then
+    raise exception 'invalid end status: %', coalesce(p_status, 'null')
+      using errcode = 'KR004', hint = 'Use succeeded, failed, partial, cancelled or abandoned.';
+  end if;
+  select * into v_run from keap_meta.etl_run_log where run_id = p_run_id for update;
+  if not found then
+    raise exception 'run % does not exist', coalesce(p_run_id::text, 'null')
+      using errcode = 'KR003', hint = 'Pass the run_id returned by keap_meta.start_run().';
+  end if;
+  if v_run.status = 'running' then
+    update keap_meta.etl_run_log r
+       set status = p_status,
+           ended_at = clock_timestamp(),
+           heartbeat_at = clock_timestamp(),
+           error_sqlstate = case when p_error_sqlstate ~ '^[0-9A-Z]{5}$' then p_error_sqlstate end,
+           error_message = left(p_error_message, 4000),
+           error_entity = p_error_entity,
+           inserted_count = m.inserted, updated_count = m.updated, unchanged_count = m.unchanged,
+           deleted_count = m.deleted, rejected_count = m.rejected
+      from (select coalesce(sum(inserted_count), 0) as inserted, coalesce(sum(updated_count), 0) as updated,
+                   coalesce(sum(unchanged_count), 0) as unchanged, coalesce(sum(deleted_count), 0) as deleted,
+                   coalesce(sum(rejected_count), 0) as rejected
+              from keap_meta.merge_log where run_id = p_run_id) m
+     where r.run_id = p_run_id
+    returning r.* into v_run;
+    insert into keap_meta.etl_run_events (run_id, level, stage, message, data)
+    values (p_run_id, case when p_status in ('succeeded', 'partial') then 'info' else 'error' end, 'end',
+            'run ' || p_status, jsonb_strip_nulls(jsonb_build_object('sqlstate', p_error_sqlstate,
+              'message', left(p_error_message, 4000), 'entity', p_error_entity)));
+  end if;
+  -- Idempotent: an ended run is returned as it is. Release the lock if this session owns it.
+  if v_run.backend_pid = pg_backend_pid() and exists (
+       select from pg_locks where locktype = 'advisory' and pid = pg_backend_pid() and granted
+          and ((classid::bigint << 32) | objid::bigint) = keap_meta.run_lock_key(v_run.pipeline) and objsubid = 1) then
+    perform pg_advisory_unlock(keap_meta.run_lock_key(v_run.pipeline));
+  end if;
+  return v_run;
+end
+$$;
+comment on function keap_meta.end_run(bigint, text, text, text, text) is
+  'Ends a run with a final status (and error SQLSTATE/message/entity), totals its merge counts and releases its lock. Idempotent: ending an ended run changes nothing.';
+
+create or replace function keap_meta.log_source_count(
+  p_run_id          bigint,
+  p_entity          text,
+  p_source_count    bigint,
+  p_warehouse_count bigint default null
+) returns void
+language plpgsql volatile
+as $$
+begin
+  perform keap_meta.require_running(p_run_id);
+  insert into keap_meta.source_counts (run_id, entity, source_count, warehouse_count)
+  values (p_run_id, p_entity, p_source_count, p_warehouse_count)
+  on conflict (run_id, entity) do update
+    set source_count = excluded.source_count, warehouse_count = excluded.warehouse_count, counted_at = clock_timestamp();
+end
+$$;
+comment on function keap_meta.log_source_count(bigint, text, bigint, bigint) is 'Records how many records Keap listed for an entity and how many live rows the warehouse holds.';
+
+-- Snapshot of a table's size and key range; the key is read from the catalogue, so composite
+-- keys work (min/max compare the key columns in order, as a row).
+create or replace function keap_meta.take_table_snapshot(p_run_id bigint, p_table regclass) returns keap_meta.table_snapshot
+language plpgsql volatile
+as $$
+declare
+  v_cols    text[];
+  v_row     text;
+  v_order   text;
+  v_has_del boolean;
+  v_snap    keap_meta.table_snapshot;
+  v_rows    bigint;
+  v_live    bigint;
+  v_min     jsonb;
+  v_max     jsonb;
+begin
+  perform keap_meta.require_running(p_run_id);
+  select array_agg(a.attname::text order by k.ord) into v_cols
+    from pg_index i
+    cross join lateral unnest(i.indkey) with ordinality as k(attnum, ord)
+    join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
+   where i.indrelid = p_table and i.indisprimary;
+  if v_cols is null then
+    raise exception 'table % has no primary key', p_table using errcode = 'KR004';
+  end if;
+  select exists (select from pg_attribute where attrelid = p_table and attname = '_deleted_at' and not attisdropped)
+    into v_has_del;
+  select string_agg(format('%I', c), ', '), string_agg(format('%I', c), ', ') into v_row, v_order from unnest(v_cols) c;
+  execute format('select count(*), %s from %s',
+                 case when v_has_del then 'count(*) filter (where _deleted_at is null)' else 'count(*)' end, p_table)
+    into v_rows, v_live;
+  execute format('select jsonb_build_array(%s) from %s order by %s limit 1', v_row, p_table, v_order) into v_min;
+  execute format('select jsonb_build_array(%s) from %s order by %s limit 1', v_row, p_table,
+                 (select string_agg(format('%I desc', c), ', ') from unnest(v_cols) c)) into v_max;
+  insert into keap_meta.table_snapshot (run_id, table_name, row_count, live_count, key_columns, min_key, max_key)
+  values (p_run_id, p_table::text, v_rows, v_live, v_cols, v_min, v_max)
+  on conflict (run_id, table_name) do update
+    set row_count = excluded.row_count, live_count = excluded.live_count, key_columns = excluded.key_columns,
+        min_key = excluded.min_key, max_key = excluded.max_key, taken_at = clock_timestamp()
+  returning * into v_snap;
+  return v_snap;
+end
+$$;
+comment on function keap_meta.take_table_snapshot(bigint, regclass) is 'Records a table''s row count, live count and min/max primary key (composite keys as JSON arrays) for a run.';
+
+-- Deletes tracking rows and staged pages of runs that ended more than p_days ago, p_batch_size rows
+-- per statement and a commit after each batch (call it outside a transaction block), so it never
+-- holds long locks or builds a huge transaction. Running runs are never touched.
+create or replace procedure keap_meta.cleanup_old_runs(
+  p_days        integer,
+  p_batch_size  integer default 10000,
+  inout p_deleted_runs bigint default 0,
+  inout p_deleted_rows bigint default 0
+)
+language plpgsql
+as $$
+declare
+  v_cutoff  timestamptz;
+  v_table   regclass;
+  v_n       bigint;
+  v_max_run bigint;
+begin
+  if p_days is null or p_days < 0 then
+    raise exception 'cleanup_old_runs needs a number of days >= 0, got %', coalesce(p_days::text, 'null')
+      using errcode = 'KR004';
+  end if;
+  if p_batch_size is null or p_batch_size < 1 then
+    raise exception 'cleanup_old_runs needs a batch size >= 1' using errcode = 'KR004';
+  end if;
+  v_cutoff := now() - make_interval(days => p_days);
+  p_deleted_runs := 0;
+  p_deleted_rows := 0;
+  -- The runs to delete, fixed once so a run ending meanwhile does not move the target.
+  create temporary table if not exists pg_temp.cleanup_runs (run_id bigint primary key) on commit preserve rows;
+  truncate pg_temp.cleanup_runs;
+  insert into pg_temp.cleanup_runs
+    select run_id from keap_meta.etl_run_log where status <> 'running' and coalesce(ended_at, started_at) < v_cutoff;
+  select max(run_id) into v_max_run from pg_temp.cleanup_runs;
+  if v_max_run is null then
+    return;
+  end if;
+
+  -- Children first: every staging table and every tracking table that names a run.
+  for v_table in
+    select c.oid::regclass
+      from pg_class c join pg_namespace n on n.oid = c.relnamespace
+     where n.nspname = 'keap_staging' and c.relkind = 'r'
+       and exists (select from pg_attribute a where a.attrelid = c.oid and a.attname = 'run_id' and not a.attisdropped)
+    union all
+    select t::regclass from unnest(array['keap_meta.row_issues', 'keap_meta.merge_log', 'keap_meta.etl_run_events',
+                                         'keap_meta.source_counts', 'keap_meta.table_snapshot']) t
+    union all
+    select 'keap_meta.etl_request_log'::regclass
+  loop
+    loop
+      execute format('delete from %s where ctid = any (array(select ctid from %s where run_id in (select run_id from pg_temp.cleanup_runs) limit %s))',
+                     v_table, v_table, p_batch_size);
+      get diagnostics v_n = row_count;
+      p_deleted_rows := p_deleted_rows + v_n;
+      commit;
+      exit when v_n < p_batch_size;
+    end loop;
+  end loop;
+
+  loop
+    delete from keap_meta.etl_run_log
+     where run_id in (select run_id from pg_temp.cleanup_runs order by run_id limit p_batch_size)
+       and status <> 'running';
+    get diagnostics v_n = row_count;
+    delete from pg_temp.cleanup_runs where run_id in (select run_id from pg_temp.cleanup_runs order by run_id limit p_batch_size);
+    p_deleted_runs := p_deleted_runs + v_n;
+    commit;
+    exit when not exists (select from pg_temp.cleanup_runs);
+  end loop;
+end
+$$;
+comment on procedure keap_meta.cleanup_old_runs(integer, integer, bigint, bigint) is
+  'CALL keap_meta.cleanup_old_runs(days[, batch_size]) outside a transaction: deletes runs that ended more than N days ago with their requests, events, counts, snapshots, merge log, row issues and staged pages, in committed batches. Returns the runs and rows deleted.';
