@@ -1,0 +1,395 @@
+// The sandbox HTTP server (node:http, bound to 127.0.0.1): routes Keap REST v2 paths under
+// /crm/rest/v2 and the OAuth token endpoint at /token, and applies, in order, latency, auth
+// (401 Apigee faults), rate limits (429 + x-keap-* headers), routing (404/405 with v2 Error
+// bodies), fault injection, churn, then the endpoint itself. It also keeps the request stats.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AuthManager, type OAuthConfig } from './auth.ts';
+import { cmpPos, timeKey, stringKey, type Item, type Pos } from './collection.ts';
+import { buildEndpoints, customFilterLookup, project, validateFields, CONTACT_DEFAULT_FIELDS, type FieldsSpec, type ListEndpoint } from './endpoints.ts';
+import { Faults, faultBody, malformed, type FaultKind, type FaultOptions } from './faults.ts';
+import { tenantShape, type ModelEntity, type Rec } from './generate.ts';
+import { Limits, type LimitOptions } from './limits.ts';
+import { collectPage, decodeToken, encodeToken, parseFields, parseFilter, parseOrderBy, parsePageSize, positions, text, timeBound, bad, type FilterField } from './query.ts';
+import { SandboxStore, TENANT_ID, type TaggedContact } from './store.ts';
+import { ApiError, Rng } from './util.ts';
+
+export interface SandboxOptions {
+  seed?: number;
+  contacts?: number;
+  port?: number;
+  latencyMs?: number | [number, number];
+  apiKeys?: string[];
+  oauth?: OAuthConfig;
+  limits?: LimitOptions;
+  faults?: FaultOptions;
+  churn?: { updatesPerRequest?: number };
+  now?: () => Date;
+  /** Emit explicit nulls for absent optional fields, like the live API (not valid per the spec). Default false. */
+  nulls?: boolean;
+}
+
+export interface SandboxStats {
+  requests: { [endpoint: string]: { [status: string]: number } };
+  totalRequests: number;
+  throttleViolations: number;
+  quotaRejections: number;
+  tokenRefreshes: number;
+  invalidGrants: number;
+  peakConcurrency: number;
+  faultsInjected: { [kind: string]: number };
+}
+
+export interface Sandbox {
+  url: string;
+  tokenUrl: string;
+  store: SandboxStore;
+  stats(): SandboxStats;
+  resetStats(): void;
+  setFaults(f: SandboxOptions['faults']): void;
+  setLimits(l: SandboxOptions['limits']): void;
+  setLatency(ms: SandboxOptions['latencyMs']): void;
+  setChurn(c: SandboxOptions['churn'] | undefined): void;
+  currentRefreshToken(): string;
+  close(): Promise<void>;
+}
+
+const MODEL_ROUTES: Record<string, ModelEntity> = {
+  '/contacts/model': 'contacts',
+  '/companies/model': 'companies',
+  '/opportunities/model': 'opportunities',
+  '/orders/model': 'orders',
+  '/subscriptions/model': 'subscriptions',
+  '/notes/model': 'notes',
+  '/tasks/model': 'tasks',
+};
+
+const TAGGED_SORTS: Record<string, (r: TaggedContact) => string | number> = {
+  id: (r) => Number(r.id),
+  given_name: (r) => stringKey(r.given_name),
+  family_name: (r) => stringKey(r.family_name),
+  email: (r) => stringKey(r.email),
+  applied_time: (r) => timeKey(r.applied_time),
+};
+
+const TAGGED_FILTERS: Record<string, FilterField> = {
+  given_name: text((r) => r.given_name, { wildcard: true, none: true }),
+  family_name: text((r) => r.family_name, { wildcard: true, none: true }),
+  email: text((r) => r.email, { wildcard: true, none: true }),
+  since_applied_time: timeBound('since', 'applied_time', (item) => timeKey(item.rec().applied_time)),
+  until_applied_time: timeBound('until', 'applied_time', (item) => timeKey(item.rec().applied_time)),
+};
+
+interface Reply {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+function emptyStats(): SandboxStats {
+  return { requests: {}, totalRequests: 0, throttleViolations: 0, quotaRejections: 0, tokenRefreshes: 0, invalidGrants: 0, peakConcurrency: 0, faultsInjected: {} };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function readBody(req: http.IncomingMessage, limit = 1 << 20): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) reject(new ApiError(400, 'Request body too large'));
+      else chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
+  const seed = opts.seed ?? 1;
+  const contacts = opts.contacts ?? 2000;
+  if (!Number.isInteger(contacts) || contacts < 0) throw new Error(`contacts must be a non-negative integer (got ${contacts})`);
+  const clock = opts.now ?? (() => new Date());
+  const nowMs = (): number => clock().getTime();
+  const store = new SandboxStore(tenantShape(seed, contacts, nowMs(), opts.nulls ?? false), clock);
+  const endpoints = buildEndpoints(store);
+  const auth = new AuthManager(
+    opts.apiKeys ?? ['sandbox-api-key'],
+    opts.oauth ?? { clientId: 'sandbox-client', clientSecret: 'sandbox-secret', refreshToken: 'sandbox-refresh-token-0', accessTokenTtlSeconds: 86400 },
+    nowMs,
+    `full|${TENANT_ID}`,
+  );
+  const limits = new Limits(opts.limits, seed, TENANT_ID);
+  const faults = new Faults(opts.faults, seed);
+  let latency = opts.latencyMs;
+  let churn = opts.churn;
+  const latencyRng = new Rng(seed ^ 0x1a7e);
+  const churnRng = new Rng(seed ^ 0xc4a2);
+  let stats = emptyStats();
+  let inFlight = 0;
+
+  const count = (endpoint: string, status: string): void => {
+    stats.totalRequests++;
+    const e = (stats.requests[endpoint] ??= {});
+    e[status] = (e[status] ?? 0) + 1;
+  };
+
+  const send = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}, rawOverride?: string): void => {
+    const json = rawOverride ?? JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(json)), ...headers });
+    res.end(json);
+  };
+
+  const listPage = (ep: ListEndpoint, params: URLSearchParams): Reply => {
+    const pageSize = parsePageSize(params.get('page_size'), ep.maxPageSize);
+    const order = parseOrderBy(params.get('order_by'), ep.sorts, ep.defaultOrder);
+    const filter = params.get('filter');
+    let clauses = parseFilter(filter, ep.filters, customFilterLookup(store, ep));
+    if (ep.finish) clauses = ep.finish(clauses);
+    const fields = parseFields(params);
+    validateFields(ep.fields, fields);
+    const qp = [ep.route, filter ?? '', order.text, String(pageSize)];
+    const token = params.get('page_token');
+    const tokenPos = token ? decodeToken(token, qp, order.sort.kind) : null;
+    const { after, stop } = positions(order, clauses, tokenPos);
+    const col = store.collection(ep.entity);
+    const page = collectPage(col.iterate(order.sort, order.dir, after, stop), clauses, pageSize);
+    const records = page.items.map((item) => project(store.present(ep.entity, item.id, item.rec(), item.k >= 0), ep.fields, fields));
+    const body: Rec = { [ep.wrapper]: records };
+    if (page.next) body.next_page_token = encodeToken(qp, page.next);
+    else if (ep.endToken === 'empty') body.next_page_token = '';
+    return { status: 200, body };
+  };
+
+  const taggedPage = (tagId: number, params: URLSearchParams): Reply => {
+    if (!store.collection('tags').exists(tagId)) throw new ApiError(404, `Tag ${tagId} not found`, [{ domain: 'tags', resource: String(tagId) }]);
+    const pageSize = parsePageSize(params.get('page_size'), 1000);
+    const sorts = Object.fromEntries(
+      Object.keys(TAGGED_SORTS).map((name) => [name, () => ({ name, kind: name === 'id' || name === 'applied_time' ? ('number' as const) : ('string' as const), key: () => 0 })]),
+    );
+    const order = parseOrderBy(params.get('order_by'), sorts, 'id asc');
+    const filter = params.get('filter');
+    const clauses = parseFilter(filter, TAGGED_FILTERS);
+    const qp = [`/tags/${tagId}/contacts`, filter ?? '', order.text, String(pageSize)];
+    const token = params.get('page_token');
+    const tokenPos = token ? decodeToken(token, qp, order.sort.kind) : null;
+    const { after, stop } = positions(order, clauses, tokenPos);
+    const sortName = order.sort.name;
+    const rows = store.taggedContactRows(tagId, sortName, TAGGED_SORTS[sortName] as (r: TaggedContact) => string | number);
+    const dir = order.dir;
+    function* iter(): Generator<Item> {
+      let lo = 0;
+      let hi = rows.length;
+      if (after) {
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          const r = rows[mid] as (typeof rows)[number];
+          const c = cmpPos(r.key, r.id, after[0], after[1]);
+          if (dir === 1 ? c <= 0 : c < 0) lo = mid + 1;
+          else hi = mid;
+        }
+      } else lo = dir === 1 ? 0 : rows.length;
+      for (let i = dir === 1 ? lo : lo - 1; i >= 0 && i < rows.length; i += dir) {
+        const r = rows[i] as (typeof rows)[number];
+        if (stop) {
+          const c = cmpPos(r.key, r.id, (stop as Pos)[0], (stop as Pos)[1]);
+          if (dir === 1 ? c > 0 : c < 0) return;
+        }
+        yield { id: r.id, k: -1, key: r.key, rec: () => r.row as unknown as Rec };
+      }
+    }
+    const page = collectPage(iter(), clauses, pageSize);
+    const body: Rec = { contacts: page.items.map((i) => ({ ...(i.rec() as Rec) })) };
+    body.next_page_token = page.next ? encodeToken(qp, page.next) : '';
+    return { status: 200, body };
+  };
+
+  const contactById = (id: string, params: URLSearchParams): Reply => {
+    if (!/^\d+$/.test(id)) throw bad(`Invalid contact_id '${id}': expected a numeric id`, 'contact_id');
+    const spec: FieldsSpec = { mode: 'exact', allowed: [...CONTACT_DEFAULT_FIELDS], defaults: CONTACT_DEFAULT_FIELDS };
+    const listSpec = endpoints[0]?.fields as FieldsSpec;
+    const fields = parseFields(params);
+    validateFields(listSpec, fields);
+    const rec = store.get('contacts', id);
+    if (!rec) throw new ApiError(404, `Contact ${id} not found`, [{ domain: 'contacts', resource: id }]);
+    return { status: 200, body: project(rec, { ...listSpec, defaults: spec.defaults }, fields) };
+  };
+
+  /** Resolves a v2 path (after /crm/rest/v2) to a stats key and a handler. */
+  const route = (sub: string): { key: string; run: (params: URLSearchParams) => Reply; list: boolean } | null => {
+    for (const ep of endpoints) if (ep.pattern.test(sub)) return { key: ep.route, run: (p) => listPage(ep, p), list: true };
+    const model = MODEL_ROUTES[sub];
+    if (model) return { key: sub, run: () => ({ status: 200, body: store.model(model) }), list: false };
+    if (sub === '/oauth/connect/userinfo') return { key: sub, run: () => ({ status: 200, body: store.userInfo() }), list: false };
+    let m = /^\/tags\/([^/]+)\/contacts$/.exec(sub);
+    if (m) {
+      const raw = decodeURIComponent(m[1] as string);
+      return {
+        key: '/tags/{tag_id}/contacts',
+        run: (p) => {
+          if (!/^\d+$/.test(raw)) throw bad(`Invalid tag_id '${raw}': expected a numeric id`, 'tag_id');
+          return taggedPage(Number(raw), p);
+        },
+        list: true,
+      };
+    }
+    m = /^\/contacts\/([^/]+)$/.exec(sub);
+    if (m) {
+      const raw = decodeURIComponent(m[1] as string);
+      return { key: '/contacts/{contact_id}', run: (p) => contactById(raw, p), list: false };
+    }
+    return null;
+  };
+
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    inFlight++;
+    if (inFlight > stats.peakConcurrency) stats.peakConcurrency = inFlight;
+    let done = false;
+    res.on('close', () => {
+      if (!done) {
+        done = true;
+        inFlight--;
+      }
+    });
+    const method = req.method ?? 'GET';
+    const url = new URL(req.url ?? '/', 'http://sandbox');
+    const p = url.pathname;
+
+    if (latency !== undefined) {
+      const ms = typeof latency === 'number' ? latency : latency[0] + latencyRng.next() * (latency[1] - latency[0]);
+      if (ms > 0) await sleep(ms);
+    }
+
+    if (p === '/token') {
+      if (method !== 'POST') {
+        count('POST /token', '405');
+        send(res, 405, new ApiError(405, `Method ${method} not allowed on /token; use POST`).body(), { allow: 'POST' });
+        return;
+      }
+      const raw = await readBody(req);
+      const r = auth.token(req.headers.authorization, new URLSearchParams(raw));
+      if (r.refreshed) stats.tokenRefreshes++;
+      if (r.invalidGrant) stats.invalidGrants++;
+      count('POST /token', String(r.status));
+      send(res, r.status, r.body, { 'cache-control': 'no-store' });
+      return;
+    }
+
+    const prefix = '/crm/rest/v2';
+    if (p !== prefix && !p.startsWith(prefix + '/')) {
+      count(`${method} (unknown)`, '404');
+      send(res, 404, new ApiError(404, `No such path '${p}'. The v2 API lives under /crm/rest/v2`).body());
+      return;
+    }
+    const sub = p.slice(prefix.length);
+    const r = route(sub);
+    const key = `${method} ${r ? r.key : '(unknown)'}`;
+
+    const principal = auth.authenticate(req.headers);
+    const now = nowMs();
+    if ('status' in principal) {
+      count(key, '401');
+      send(res, 401, principal.body, limits.tenantHeaders(now));
+      return;
+    }
+    const lim = limits.check(principal.bucket, principal.kind, now);
+    stats.throttleViolations = limits.throttleViolations;
+    stats.quotaRejections = limits.quotaRejections;
+    if (!lim.allowed) {
+      count(key, '429');
+      const h = { ...lim.headers };
+      if (lim.retryAfterSeconds !== undefined) h['retry-after'] = String(lim.retryAfterSeconds);
+      send(res, 429, lim.body, h);
+      return;
+    }
+    if (!r) {
+      count(key, '404');
+      send(res, 404, new ApiError(404, `No such endpoint '${method} ${prefix}${sub}' in the sandbox`, [{ domain: 'path', resource: sub }]).body(), lim.headers);
+      return;
+    }
+    if (method !== 'GET') {
+      count(key, '405');
+      send(res, 405, new ApiError(405, `Method ${method} is not allowed on ${prefix}${sub}; the sandbox serves GET`, [{ domain: 'method', resource: method }]).body(), { ...lim.headers, allow: 'GET' });
+      return;
+    }
+
+    const fault: FaultKind | null = faults.next();
+    if (fault) stats.faultsInjected[fault] = (stats.faultsInjected[fault] ?? 0) + 1;
+    if (fault === 'reset') {
+      count(key, 'reset');
+      req.socket.destroy();
+      return;
+    }
+    if (fault === '500' || fault === '502' || fault === '503') {
+      count(key, fault);
+      send(res, Number(fault), faultBody(fault), lim.headers);
+      return;
+    }
+    if (fault === 'slow') await sleep(faults.slowMs);
+
+    let reply: Reply;
+    try {
+      if (r.list && churn?.updatesPerRequest) store.churn(churn.updatesPerRequest, churnRng);
+      reply = r.run(url.searchParams);
+    } catch (e) {
+      if (e instanceof ApiError) reply = { status: e.httpStatus, body: e.body() };
+      else {
+        console.error('[sandbox] handler error', e);
+        reply = { status: 500, body: new ApiError(500, e instanceof Error ? e.message : String(e)).body() };
+      }
+    }
+    count(key, String(reply.status));
+    if (fault === 'malformed' && reply.status === 200) {
+      send(res, 200, null, lim.headers, malformed(JSON.stringify(reply.body)));
+      return;
+    }
+    send(res, reply.status, reply.body, { ...lim.headers, ...reply.headers });
+  };
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      console.error('[sandbox] request failed', e);
+      if (!res.headersSent) send(res, 500, new ApiError(500, 'Sandbox internal error').body());
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const base = `http://127.0.0.1:${port}`;
+
+  return {
+    url: `${base}/crm`,
+    tokenUrl: `${base}/token`,
+    store,
+    stats: () => structuredClone(stats),
+    resetStats: () => {
+      stats = emptyStats();
+      stats.peakConcurrency = inFlight;
+      limits.resetCounters();
+    },
+    setFaults: (f) => faults.set(f, seed),
+    setLimits: (l) => limits.set(l),
+    setLatency: (ms) => {
+      latency = ms;
+    },
+    setChurn: (c) => {
+      churn = c;
+    },
+    currentRefreshToken: () => auth.currentRefreshToken(),
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
