@@ -240,7 +240,7 @@ describe('fields=', () => {
       ['/notes', 'notes'],
       ['/tasks', 'tasks'],
       ['/opportunities', 'opportunities'],
-    ]) {
+    ] as const) {
       const d = await api(sb, `${path}?page_size=5`);
       expect(d.body[wrapper].some((r: any) => 'custom_fields' in r)).toBe(false);
       const f = await api(sb, `${path}?page_size=5&fields=custom_fields`);
