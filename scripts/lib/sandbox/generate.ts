@@ -126,6 +126,7 @@ const GIVEN = ['Maria', 'Daniel', 'Alex', 'Sam', 'Jordan', 'Taylor', 'Chris', 'P
 const GIVEN_NASTY = ['José', 'Zoë', 'François', 'Łukasz', 'Søren', 'Björk', 'Ólafur', 'Nuño', 'Małgorzata', 'Ðorđe', '太郎', '美咲', '민준', '伟', 'محمد', 'דוד', 'Ана', 'Chloé 💖', '🚀 Max', "D'Angelo", 'Robert "Bob"', "N'Golo", 'Mary-Jane', 'Jean‑Luc', 'Zażółć', 'Ærin', 'Renée', 'Siân'];
 const FAMILY = ['Gonzalez', 'Smith', 'Johnson', 'Williams', 'Brown', 'Jones', 'Garcia', 'Miller', 'Davis', 'Rodriguez', 'Martinez', 'Hernandez', 'Lopez', 'Wilson', 'Anderson', 'Thomas', 'Moore', 'Jackson', 'Martin', 'Lee', 'Patel', 'Nguyen', 'Kim', 'Cho', 'Rivera', 'Ortiz', 'Blake', 'Clark', 'Lewis', 'Young'];
 const FAMILY_NASTY = ["O'Brien", "D'Souza", 'Müller', 'Øvergård', 'Dvořák', 'Nuñez', 'Çelik', 'Şahin', 'van der Berg', 'de la Cruz', '山田', '王', '김', 'Иванов', 'عبد الله', 'כהן', "O'Neil-Smythe", 'McDonald "Mac"', 'Leß', 'Świątek', '🦄 Unicorn', 'Back\\slash', 'Ng', 'Ó Súilleabháin'];
+const ALL_GIVEN = [...GIVEN, ...GIVEN_NASTY];
 const MIDDLE = ['L', 'J.', 'Ann', 'Marie', 'Lee', 'Ray', 'Q', 'Élise', 'ß', 'Jo'];
 const PREFIX = ['Mr.', 'Ms.', 'Mrs.', 'Dr.', 'Prof.', 'Mx.'];
 const SUFFIX = ['Jr.', 'Sr.', 'II', 'III', 'PhD', 'MD', 'Esq.'];
@@ -265,8 +266,11 @@ export function customFieldModels(): Record<ModelEntity, CustomFieldMeta[]> {
 }
 
 const LONG_TEXT_UNIT = 'Lorem ipsum “dolor” sit amet – café ñ 日本語 ';
+const longTexts = new Map<number, string>();
 function longText(len: number): string {
-  return LONG_TEXT_UNIT.repeat(Math.ceil(len / LONG_TEXT_UNIT.length)).slice(0, len);
+  let v = longTexts.get(len);
+  if (v === undefined) longTexts.set(len, (v = LONG_TEXT_UNIT.repeat(Math.ceil(len / LONG_TEXT_UNIT.length)).slice(0, len)));
+  return v;
 }
 
 function contentFor(meta: CustomFieldMeta, r: Rng, anchor: number, userIds: () => string, longField: boolean): unknown {
@@ -312,7 +316,7 @@ function contentFor(meta: CustomFieldMeta, r: Rng, anchor: number, userIds: () =
     case 'WEBSITE':
       return `https://example.org/${r.int(1000)}?q=a&b="c"`;
     case 'NAME':
-      return r.pick([...GIVEN, ...GIVEN_NASTY]);
+      return r.pick(ALL_GIVEN);
     case 'TEXT':
       return r.pick(['Front desk lead', "Owner's pick", 'Ünïcödé ✓', '引用 "quoted"', 'a;b,c==d', '']);
     case 'TEXT_AREA':
@@ -335,11 +339,18 @@ function money(amountMinor: number, cur: [string, string]): Rec {
   };
 }
 
+const slugCache = new Map<string, string>();
+/** ASCII local-part from a name; cached because NFKD normalisation is costly and names repeat. */
 function slug(s: string): string {
-  return s
-    .normalize('NFKD')
-    .replace(/[^A-Za-z0-9]+/g, '')
-    .toLowerCase();
+  let v = slugCache.get(s);
+  if (v === undefined) {
+    v = s
+      .normalize('NFKD')
+      .replace(/[^A-Za-z0-9]+/g, '')
+      .toLowerCase();
+    if (slugCache.size < 10000) slugCache.set(s, v);
+  }
+  return v;
 }
 
 /** Cached derived values that several generators share. */
