@@ -64,12 +64,12 @@ const MODEL_ROUTES: Record<string, ModelEntity> = {
   '/tasks/model': 'tasks',
 };
 
-const TAGGED_SORTS: Record<string, (r: TaggedContact) => string | number> = {
-  id: (r) => Number(r.id),
+const TAGGED_SORTS: Record<string, ((r: TaggedContact) => string | number) | null> = {
+  id: null,
   given_name: (r) => stringKey(r.given_name),
   family_name: (r) => stringKey(r.family_name),
   email: (r) => stringKey(r.email),
-  applied_time: (r) => timeKey(r.applied_time),
+  applied_time: null,
 };
 
 const TAGGED_FILTERS: Record<string, FilterField> = {
@@ -178,7 +178,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     const tokenPos = token ? decodeToken(token, qp, order.sort.kind) : null;
     const { after, stop } = positions(order, clauses, tokenPos);
     const sortName = order.sort.name;
-    const rows = store.taggedContactRows(tagId, sortName, TAGGED_SORTS[sortName] as (r: TaggedContact) => string | number);
+    const rows = store.taggedContactRows(tagId, sortName, TAGGED_SORTS[sortName] ?? null);
     const dir = order.dir;
     function* iter(): Generator<Item> {
       let lo = 0;
@@ -198,7 +198,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
           const c = cmpPos(r.key, r.id, (stop as Pos)[0], (stop as Pos)[1]);
           if (dir === 1 ? c > 0 : c < 0) return;
         }
-        yield { id: r.id, k: -1, key: r.key, rec: () => r.row as unknown as Rec };
+        let row: Rec | undefined;
+        yield { id: r.id, k: -1, key: r.key, rec: () => (row ??= store.taggedRow(r.id, r.applied) as unknown as Rec) };
       }
     }
     const page = collectPage(iter(), clauses, pageSize);
@@ -265,7 +266,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
 
     if (p === '/token') {
       if (method !== 'POST') {
-        count('POST /token', '405');
+        count(`${method} /token`, '405');
         send(res, 405, new ApiError(405, `Method ${method} not allowed on /token; use POST`).body(), { allow: 'POST' });
         return;
       }

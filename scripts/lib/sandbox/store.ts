@@ -29,8 +29,14 @@ export interface TaggedContact {
 }
 
 interface TagIndexEntry {
-  contactId: number;
-  k: number;
+  ks: Uint32Array;
+  applied: Float64Array;
+  fill: number;
+}
+
+export interface TaggedRowRef {
+  key: string | number;
+  id: number;
   applied: number;
 }
 
@@ -39,11 +45,11 @@ export class SandboxStore {
   private readonly cols: Record<EntityName, Collection>;
   /** Contacts whose tag set differs from the generated one: contact id -> (tag id -> applied ms). */
   private readonly linkOverrides = new Map<number, Map<number, number>>();
-  private tagIndex: Map<number, TagIndexEntry[]> | null = null;
+  private tagIndex: Map<number, TagIndexEntry> | null = null;
   private lastStamp = 0;
   /** Bumped on every mutation; caches of derived views key on it. */
   version = 0;
-  private taggedCache = new Map<string, { version: number; rows: Array<{ key: string | number; id: number; row: TaggedContact }> }>();
+  private taggedCache = new Map<string, { version: number; rows: TaggedRowRef[] }>();
 
   constructor(
     readonly shape: TenantShape,
@@ -127,23 +133,30 @@ export class SandboxStore {
     return [...this.linksOf(id)].sort((a, b) => a[0] - b[0]).map(([t, ms]) => ({ tag_id: String(t), applied_time: iso(ms) }));
   }
 
-  private buildTagIndex(): Map<number, TagIndexEntry[]> {
+  /**
+   * Inverted index of the generated links: per tag, base contact indexes and applied times in
+   * typed arrays (about 12 bytes per link), built on first use in two passes.
+   */
+  private buildTagIndex(): Map<number, TagIndexEntry> {
     if (this.tagIndex) return this.tagIndex;
-    const ix = new Map<number, TagIndexEntry[]>();
     const n = this.gen.count('contacts');
+    const counts = new Map<number, number>();
+    for (let k = 0; k < n; k++) for (const [t] of this.gen.contactTagLinks(k)) counts.set(t, (counts.get(t) ?? 0) + 1);
+    const ix = new Map<number, TagIndexEntry>();
+    for (const [t, c] of counts) ix.set(t, { ks: new Uint32Array(c), applied: new Float64Array(c), fill: 0 });
     for (let k = 0; k < n; k++) {
-      const cid = this.cols.contacts.idOf(k);
       for (const [t, applied] of this.gen.contactTagLinks(k)) {
-        let arr = ix.get(t);
-        if (!arr) ix.set(t, (arr = []));
-        arr.push({ contactId: cid, k, applied });
+        const e = ix.get(t) as TagIndexEntry;
+        e.ks[e.fill] = k;
+        e.applied[e.fill] = applied;
+        e.fill++;
       }
     }
     this.tagIndex = ix;
     return ix;
   }
 
-  private taggedRow(contactId: number, applied: number): TaggedContact {
+  taggedRow(contactId: number, applied: number): TaggedContact {
     const col = this.cols.contacts;
     const o = col.overrides.get(contactId);
     const row: TaggedContact = { id: String(contactId), applied_time: iso(applied) };
@@ -165,29 +178,34 @@ export class SandboxStore {
   }
 
   /**
-   * Contacts carrying a tag, as `/tags/{id}/contacts` serves them, sorted by the given order
-   * (key derived by `orderKey`) then contact id. Cached until the next mutation.
+   * Contacts carrying a tag, sorted by the given order (key from `orderKey`, which may read the
+   * served row) then contact id. Only (key, id, applied) is kept; rows are built when served.
+   * Cached until the next mutation; numeric orders never build rows at all.
    */
-  taggedContactRows(tagId: number, order: string, orderKey: (row: TaggedContact) => string | number): Array<{ key: string | number; id: number; row: TaggedContact }> {
+  taggedContactRows(tagId: number, order: string, orderKey: ((row: TaggedContact) => string | number) | null): TaggedRowRef[] {
     const cacheKey = `${tagId}|${order}`;
     const cached = this.taggedCache.get(cacheKey);
     if (cached && cached.version === this.version) return cached.rows;
     const col = this.cols.contacts;
-    const rows: Array<{ key: string | number; id: number; row: TaggedContact }> = [];
+    const rows: TaggedRowRef[] = [];
     const push = (cid: number, applied: number): void => {
-      const row = this.taggedRow(cid, applied);
-      rows.push({ key: orderKey(row), id: cid, row });
+      const key = order === 'id' ? cid : order === 'applied_time' ? applied : (orderKey as (row: TaggedContact) => string | number)(this.taggedRow(cid, applied));
+      rows.push({ key, id: cid, applied });
     };
-    for (const e of this.buildTagIndex().get(tagId) ?? []) {
-      if (col.deleted.has(e.contactId) || this.linkOverrides.has(e.contactId)) continue;
-      push(e.contactId, e.applied);
+    const base = this.buildTagIndex().get(tagId);
+    if (base) {
+      for (let i = 0; i < base.fill; i++) {
+        const cid = col.idOf(base.ks[i] as number);
+        if (col.deleted.has(cid) || this.linkOverrides.has(cid)) continue;
+        push(cid, base.applied[i] as number);
+      }
     }
     for (const [cid, links] of this.linkOverrides) {
       const applied = links.get(tagId);
       if (applied !== undefined && !col.deleted.has(cid)) push(cid, applied);
     }
-    rows.sort((a, b) => cmpPos(a.key, a.id, b.key, b.id));
-    if (this.taggedCache.size > 64) this.taggedCache.clear();
+    rows.sort((x, y) => cmpPos(x.key, x.id, y.key, y.id));
+    if (this.taggedCache.size >= 8) this.taggedCache.clear();
     this.taggedCache.set(cacheKey, { version: this.version, rows });
     return rows;
   }
@@ -196,7 +214,7 @@ export class SandboxStore {
   taggedContacts(tagId: string | number): TaggedContact[] {
     const id = Number(tagId);
     if (!this.cols.tags.exists(id)) return [];
-    return this.taggedContactRows(id, 'id', (r) => Number(r.id)).map((r) => ({ ...r.row }));
+    return this.taggedContactRows(id, 'id', null).map((r) => this.taggedRow(r.id, r.applied));
   }
 
   model(e: ModelEntity): { custom_fields: CustomFieldMeta[]; optional_properties: string[] } {
