@@ -201,6 +201,25 @@ describe('store mutations behave like Keap', () => {
     expect((await api(s, `/tags/${tag.id}/contacts`)).status).toBe(404);
   });
 
+  it('contact links are symmetric, and embedded users and companies match their own records', async () => {
+    const s = await start();
+    const contacts = [...s.store.list('contacts')] as any[];
+    const linked = contacts.filter((c) => c.links.length > 0);
+    expect(linked.length).toBeGreaterThan(4);
+    for (const c of linked) {
+      const l = c.links[0];
+      const other = s.store.get('contacts', l.linked_contact_id) as any;
+      expect(other.links).toEqual([{ ...l, linked_contact_id: c.id }]);
+    }
+    for (const o of [...s.store.list('opportunities')] as any[]) {
+      const u = s.store.get('users', o.user.id) as any;
+      expect([o.user.first_name, o.user.last_name]).toEqual([u.given_name, u.family_name]);
+    }
+    for (const c of contacts.filter((x) => x.company).slice(0, 50)) {
+      expect(c.company.company_name).toBe((s.store.get('companies', c.company.id) as any).company_name);
+    }
+  });
+
   it('the same seed and size always generate the same tenant; another seed differs', async () => {
     const a = await startSandbox({ contacts: 100, seed: 21 });
     const b = await startSandbox({ contacts: 100, seed: 21 });

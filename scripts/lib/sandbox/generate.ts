@@ -197,6 +197,11 @@ const STAGES = [
   { name: 'Won', probability: 100, days: 0 },
   { name: 'Lost', probability: 0, days: 0 },
 ];
+const LINK_TYPES = [
+  { id: '1', name: 'Spouse' },
+  { id: '2', name: 'Business partner' },
+  { id: '3', name: "Assistant – 'primary'" },
+];
 export const LEAD_SOURCES: Array<{ id: string; name: string }> = [
   { id: '17', name: 'Google Ads' },
   { id: '18', name: 'Facebook' },
@@ -555,7 +560,7 @@ export class TenantGenerator {
           },
         ]
       : [];
-    c.links = [];
+    c.links = this.contactLinks(k);
     this.put(c, 'account_id', undefined);
     this.put(c, 'assistant_name', r.chance(0.02) ? 'Kim Lee' : undefined);
     this.put(c, 'assistant_phone', r.chance(0.02) ? '(480) 555-0102' : undefined);
@@ -565,6 +570,19 @@ export class TenantGenerator {
     c.create_time = iso(createMs);
     c.update_time = iso(updateMs);
     return c;
+  }
+
+  /**
+   * Contact links are symmetric in Keap: pairs (k, k+1) with k % 74 == 5 are linked both ways
+   * under one link id.
+   */
+  contactLinks(k: number): Rec[] {
+    const n = this.count('contacts');
+    const pairStart = k % 74 === 5 ? k : k % 74 === 6 ? k - 1 : -1;
+    if (pairStart < 0 || pairStart + 1 >= n) return [];
+    const other = k === pairStart ? pairStart + 1 : pairStart;
+    const type = LINK_TYPES[Math.floor(pairStart / 74) % LINK_TYPES.length] as { id: string; name: string };
+    return [{ id: String(300 + pairStart), linked_contact_id: String(this.id('contacts', other)), link_type_id: type.id, link_type_name: type.name }];
   }
 
   // --- companies ----------------------------------------------------------------------------
@@ -801,7 +819,10 @@ export class TenantGenerator {
         },
         reasons: sk === 7 ? ['Price', 'Went with a competitor'] : [],
       },
-      user: { id: this.userIdCache[k % this.userIdCache.length], first_name: 'Alex', last_name: 'Rivera' },
+      user: (() => {
+        const b = this.basicUser(k % this.userIdCache.length);
+        return { id: b.id, first_name: b.given_name, last_name: b.family_name };
+      })(),
     };
     this.put(o, 'next_action_time', r.chance(0.5) ? iso(updated + r.int(30) * 86_400_000) : undefined);
     this.put(o, 'next_action_notes', r.chance(0.4) ? 'Follow-up call with owner' : undefined);
@@ -971,10 +992,16 @@ export class TenantGenerator {
 
   // --- notes and tasks ----------------------------------------------------------------------
 
+  private basicUsers: Rec[] = [];
+  /** BasicUser of generated user uk (cached: users are few and embedded in every note). */
   basicUser(uk: number): Rec {
-    const u = this.user(uk);
-    const emails = u.email_addresses as Rec[];
-    return { id: u.id, given_name: u.given_name, family_name: u.family_name, email_address: emails[0]?.email };
+    let b = this.basicUsers[uk];
+    if (!b) {
+      const u = this.user(uk);
+      const emails = u.email_addresses as Rec[];
+      b = this.basicUsers[uk] = { id: u.id, given_name: u.given_name, family_name: u.family_name, email_address: emails[0]?.email };
+    }
+    return { ...b };
   }
 
   note(k: number): Rec {
