@@ -16,6 +16,11 @@ export const EXIT_DB_CONNECTION = 2;
 
 export interface Db {
   sql: Sql;
+  /**
+   * A separate single-connection client to the same database, for state that must live on one
+   * connection we control (the run's advisory lock). `onClose` fires if that connection drops.
+   */
+  dedicated(applicationName: string, onClose: () => void): Sql;
   /** Connection string in use, with the password masked (safe to print). */
   displayUrl: string;
   /** Set when the embedded server is in use. */
@@ -69,25 +74,7 @@ export async function connect(opts: ConnectOptions): Promise<Db> {
     }
     url = embedded.url;
   }
-  const sql = postgres(url, {
-    max: opts.max ?? 4,
-    onnotice: () => {},
-    connect_timeout: 15,
-    connection: { application_name: opts.applicationName },
-    // bigint (ids, counts) come back as JS numbers; Keap ids are far below 2^53.
-    types: {
-      bigint: {
-        to: 20,
-        from: [20],
-        serialize: (x: number | bigint) => x.toString(),
-        parse: (x: string) => {
-          const n = Number(x);
-          return Number.isSafeInteger(n) ? n : BigInt(x);
-        },
-      },
-    },
-    transform: { undefined: null },
-  }) as unknown as Sql;
+  const sql = makeSql(url, opts.applicationName, opts.max ?? 4);
   try {
     await sql`select 1`;
   } catch (err) {
@@ -96,13 +83,20 @@ export async function connect(opts: ConnectOptions): Promise<Db> {
     throw new DatabaseConnectionError(`Could not connect to PostgreSQL at ${maskUrl(url)}: ${(err as Error).message}`, { cause: err });
   }
   let closed = false;
+  const dedicatedClients: Sql[] = [];
   return {
     sql,
+    dedicated: (applicationName, onClose) => {
+      const c = makeSql(url!, applicationName, 1, onClose);
+      dedicatedClients.push(c);
+      return c;
+    },
     displayUrl: maskUrl(url),
     embedded,
     close: async () => {
       if (closed) return;
       closed = true;
+      await Promise.all(dedicatedClients.map((c) => c.end({ timeout: 5 })));
       await sql.end({ timeout: 5 });
       if (embedded?.startedHere && !(await otherClientsConnected(embedded.adminUrl))) await embedded.stop();
     },
@@ -122,4 +116,28 @@ async function otherClientsConnected(adminUrl: string): Promise<boolean> {
   } finally {
     await probe.end({ timeout: 2 });
   }
+}
+
+function makeSql(url: string, applicationName: string, max: number, onClose?: () => void): Sql {
+  return postgres(url, {
+    max,
+    onnotice: () => {},
+    connect_timeout: 15,
+    connection: { application_name: applicationName },
+    // A dedicated connection must never be recycled behind our back: it holds session state.
+    ...(onClose ? { onclose: () => onClose(), max_lifetime: 0, idle_timeout: 0 } : {}),
+    // bigint (ids, counts) come back as JS numbers; Keap ids are far below 2^53.
+    types: {
+      bigint: {
+        to: 20,
+        from: [20],
+        serialize: (x: number | bigint) => x.toString(),
+        parse: (x: string) => {
+          const n = Number(x);
+          return Number.isSafeInteger(n) ? n : BigInt(x);
+        },
+      },
+    },
+    transform: { undefined: null },
+  }) as unknown as Sql;
 }

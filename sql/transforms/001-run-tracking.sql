@@ -55,6 +55,13 @@ begin
   end if;
 
   if not pg_try_advisory_lock(keap_meta.run_lock_key(p_pipeline)) then
+    -- The owner may have taken the lock a moment ago and not committed its row yet: look again
+    -- (briefly) so the message can name the run.
+    for i in 1..40 loop
+      exit when v_running.run_id is not null;
+      perform pg_sleep(0.05);
+      select * into v_running from keap_meta.etl_run_log where pipeline = p_pipeline and status = 'running';
+    end loop;
     raise exception 'pipeline % already has a running run (run_id %, started %, pid % on %)',
       p_pipeline, coalesce(v_running.run_id::text, '?'), coalesce(v_running.started_at::text, '?'),
       coalesce(v_running.pid::text, '?'), coalesce(v_running.host, '?')
