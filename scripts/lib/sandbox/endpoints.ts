@@ -541,7 +541,7 @@ export function project(rec: Rec, spec: FieldsSpec | undefined, requested: strin
     for (const f of requested ?? spec.defaults) keep.add(f);
   }
   const out: Rec = {};
-  for (const [k, v] of Object.entries(rec)) if (keep.has(k)) out[k] = v;
+  for (const k in rec) if (keep.has(k)) out[k] = rec[k];
   return out;
 }
 

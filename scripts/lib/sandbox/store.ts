@@ -80,14 +80,17 @@ export class SandboxStore {
 
   get(e: EntityName, id: string | number): Rec | undefined {
     const n = Number(id);
-    const raw = this.collection(e).raw(n);
-    return raw ? this.decorate(e, n, structuredClone(raw)) : undefined;
+    const col = this.collection(e);
+    const raw = col.raw(n);
+    if (!raw) return undefined;
+    return this.decorate(e, n, col.overrides.has(n) ? structuredClone(raw) : raw);
   }
 
   /** Every live record in id order, exactly as the API serves it with all fields. */
   *list(e: EntityName): Generator<Rec> {
     const col = this.collection(e);
-    for (const item of col.iterate(col.idSort, 1, null)) yield this.decorate(e, item.id, structuredClone(item.rec()));
+    // Generated base records are already private copies; only stored overrides need cloning.
+    for (const item of col.iterate(col.idSort, 1, null)) yield this.decorate(e, item.id, item.k >= 0 ? item.rec() : structuredClone(item.rec()));
   }
 
   /** Internal fast path for the server: decorate a record that is already a private copy or generated. */
