@@ -158,8 +158,8 @@ export function buildEndpoints(store: SandboxStore): ListEndpoint[] {
 
   const contactFilters: Record<string, FilterField> = {
     email: text(emails, { wildcard: true }),
-    given_name: text((r) => r.given_name, { wildcard: true }),
-    family_name: text((r) => r.family_name, { wildcard: true }),
+    given_name: text((r) => r.given_name, { wildcard: true }, (k) => gen.contactBasics(k).given),
+    family_name: text((r) => r.family_name, { wildcard: true }, (k) => gen.contactBasics(k).family),
     middle_name: text((r) => r.middle_name, { wildcard: true }),
     company_id: refEquals(path('company', 'id')),
     contact_ids: idSet('id'),

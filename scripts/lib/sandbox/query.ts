@@ -76,17 +76,23 @@ function textMatcher(value: string, field: string, opts: { wildcard: boolean; ca
 }
 
 /** `==` on a string (possibly a list of candidate strings from the record). */
-export function text(get: (r: Rec) => unknown, opts: { wildcard?: boolean; caseInsensitive?: boolean; none?: boolean; contains?: boolean } = {}): FilterField {
+export function text(
+  get: (r: Rec) => unknown,
+  opts: { wildcard?: boolean; caseInsensitive?: boolean; none?: boolean; contains?: boolean } = {},
+  /** Cheap value for base record k (must equal get(generated record)); avoids generating it. */
+  baseGet?: (k: number) => unknown,
+): FilterField {
+  const value = (item: Item): unknown => (baseGet && item.k >= 0 ? baseGet(item.k) : get(item.rec()));
   return {
     ops: ['=='],
-    build: (_op, value, field) => {
-      if (opts.none && value === 'NONE') {
-        return { test: (item) => isMissing(get(item.rec())) };
+    build: (_op, raw, field) => {
+      if (opts.none && raw === 'NONE') {
+        return { test: (item) => isMissing(value(item)) };
       }
-      const match = textMatcher(value, field, { wildcard: opts.wildcard ?? false, caseInsensitive: opts.caseInsensitive ?? true, contains: opts.contains });
+      const match = textMatcher(raw, field, { wildcard: opts.wildcard ?? false, caseInsensitive: opts.caseInsensitive ?? true, contains: opts.contains });
       return {
         test: (item) => {
-          const v = get(item.rec());
+          const v = value(item);
           return Array.isArray(v) ? v.some(match) : match(v);
         },
       };
