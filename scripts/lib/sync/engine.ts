@@ -1,0 +1,312 @@
+// The sync engine: for each entity of the list, in order, page the Keap v2 API (full keyset
+// traversal or incremental from the saved watermark), write each raw page to keap_staging as it
+// arrives (one short transaction per page, before anything else), and CALL the entity's SQL merge
+// procedure every few pages and at the end. No field is mapped here: the merges own that, and
+// they advance the cursors inside their own transaction.
+import type { Config } from '../config.ts';
+import type { Db, Sql } from '../db.ts';
+import { EXIT } from '../errors.ts';
+import { KeapClient, QuotaReserveError, type KeapPage } from '../keap/client.ts';
+import { withRun, type RunContext, type RunResult } from '../run.ts';
+import { selectEntities, type EntityDef } from './entities.ts';
+
+export type Traversal = 'full' | 'incremental' | 'snapshot';
+
+export interface SyncOptions {
+  entities?: string[];
+  /** Full traversal with delete detection for every entity. */
+  full?: boolean;
+  /** Fetch one small page per entity to check access and show the plan; write nothing. */
+  dryRun?: boolean;
+  /** Incremental from this instant instead of the saved watermark. */
+  since?: Date;
+  trigger?: string;
+  notes?: string;
+  onProgress?: (p: SyncProgress) => void;
+  onLine?: (line: string) => void;
+  /** Override client construction (tests inject options; default from config). */
+  client?: KeapClient;
+}
+
+export interface SyncProgress {
+  entity: string;
+  traversal: Traversal;
+  pages: number;
+  records: number;
+  recordsPerSecond: number;
+  quotaAvailable?: number | null;
+  throttleAvailable?: number | null;
+}
+
+export interface EntitySummary {
+  entity: string;
+  traversal: Traversal;
+  pages: number;
+  records: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  deleted: number;
+  rejected: number;
+  plan?: string;
+}
+
+export interface SyncSummary {
+  entities: EntitySummary[];
+  stoppedEarly?: string;
+}
+
+/** A page whose body could not be parsed even after retries: kept raw, traversal cannot go on. */
+class UnreadablePageError extends Error {
+  constructor(
+    readonly entity: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function iso(d: Date): string {
+  return d.toISOString(); // always milliseconds and Z, as Keap's filters require
+}
+
+function recordsOf(def: EntityDef, body: unknown): unknown[] {
+  if (!def.collectionKey) return body === undefined ? [] : [body];
+  const list = (body as Record<string, unknown> | undefined)?.[def.collectionKey];
+  return Array.isArray(list) ? list : [];
+}
+
+function nextTokenOf(body: unknown): string | undefined {
+  const t = (body as { next_page_token?: unknown } | undefined)?.next_page_token;
+  return typeof t === 'string' && t.length > 0 ? t : undefined;
+}
+
+/** Write one raw page; a body PostgreSQL's jsonb refuses (NUL escapes) is kept as text instead. */
+async function stagePage(
+  sql: Sql,
+  def: EntityDef,
+  runId: number,
+  page: KeapPage,
+  pageNo: number,
+  traversal: Traversal,
+  parentKey: string | null,
+): Promise<void> {
+  const table = sql(`keap_staging.${def.name}`);
+  const raw = page.rawText.replace(/\u0000/g, '\\u0000');
+  if (page.body !== undefined && !page.parseError) {
+    try {
+      await sql`
+        insert into ${table} (run_id, request_id, page_no, parent_key, traversal, payload)
+        values (${runId}, ${page.requestId}, ${pageNo}, ${parentKey}, ${traversal}, ${sql.json(page.body as never)})`;
+      return;
+    } catch (err) {
+      // 22P05: jsonb cannot hold \u0000; the merge parses the text form and records the issue.
+      if ((err as { code?: string }).code !== '22P05') throw err;
+      await sql`
+        insert into ${table} (run_id, request_id, page_no, parent_key, traversal, raw_body, parse_error)
+        values (${runId}, ${page.requestId}, ${pageNo}, ${parentKey}, ${traversal}, ${raw}, ${'body contains \\u0000, which jsonb cannot store'})`;
+      return;
+    }
+  }
+  await sql`
+    insert into ${table} (run_id, request_id, page_no, parent_key, traversal, raw_body, parse_error)
+    values (${runId}, ${page.requestId}, ${pageNo}, ${parentKey}, ${traversal}, ${raw}, ${page.parseError ?? 'unparseable body'})`;
+}
+
+async function merge(sql: Sql, def: EntityDef, runId: number, finishSweep: boolean): Promise<void> {
+  const proc = def.merge.split('.').map((p) => `"${p.replace(/"/g, '""')}"`).join('.');
+  await sql.begin(async (tx) => {
+    await tx.unsafe(`call ${proc}($1, $2)`, [runId, finishSweep]);
+  });
+}
+
+interface CursorRow {
+  updated_since: Date | null;
+  full_after_id: number | null;
+  full_sweep_started_at: Date | null;
+  last_full_completed_at: Date | null;
+}
+
+async function cursorOf(sql: Sql, entity: string): Promise<CursorRow | undefined> {
+  const [row] = await sql`
+    select updated_since, full_after_id, full_sweep_started_at, last_full_completed_at
+      from keap_meta.sync_cursors where entity = ${entity}`;
+  return row as CursorRow | undefined;
+}
+
+export interface EngineDeps {
+  db: Db;
+  config: Config;
+}
+
+/** Run one tracked sync (pipeline `keap`). */
+export async function runSync(deps: EngineDeps, opts: SyncOptions = {}): Promise<RunResult<SyncSummary>> {
+  const { db, config } = deps;
+  const defs = selectEntities(opts.entities);
+  const notes = opts.notes ?? [
+    opts.full ? '--full' : '',
+    opts.dryRun ? '--dry-run' : '',
+    opts.since ? `--since ${iso(opts.since)}` : '',
+    opts.entities?.length ? `--entity ${opts.entities.join(',')}` : '',
+  ].filter(Boolean).join(' ');
+
+  return withRun(
+    db,
+    'keap',
+    { trigger: opts.trigger ?? (opts.dryRun ? 'dry_run' : 'manual'), notes: notes || null || undefined, heartbeatSeconds: config.heartbeatSeconds },
+    async (ctx) => {
+      const client = opts.client ?? new KeapClient({ config, db });
+      const summary: SyncSummary = { entities: [] };
+      for (const def of defs) {
+        ctx.throwIfCancelled();
+        ctx.setEntity(def.name);
+        try {
+          summary.entities.push(await syncEntity(ctx, client, deps, def, opts));
+        } catch (err) {
+          if (err instanceof QuotaReserveError) {
+            // Keep what was fetched: merge it (the cursor moves only as far as merged data).
+            await merge(ctx.sql, def, ctx.runId, false);
+            summary.stoppedEarly = `${def.name}: ${err.message}`;
+            await ctx.event('warn', `stopped at the daily-quota reserve: ${err.message}`, { stage: 'fetch', entity: def.name });
+            ctx.markPartial(`stopped at the daily-quota reserve while syncing ${def.name}: ${err.message}`, EXIT.QUOTA_RESERVE);
+            break;
+          }
+          if (err instanceof UnreadablePageError) {
+            await merge(ctx.sql, def, ctx.runId, false);
+            summary.stoppedEarly = `${def.name}: ${err.message}`;
+            await ctx.event('error', err.message, { stage: 'fetch', entity: def.name });
+            ctx.markPartial(err.message, EXIT.KEAP_API);
+            continue;
+          }
+          throw err;
+        }
+      }
+      ctx.setEntity(undefined);
+      return summary;
+    },
+  );
+}
+
+async function syncEntity(ctx: RunContext, client: KeapClient, deps: EngineDeps, def: EntityDef, opts: SyncOptions): Promise<EntitySummary> {
+  const { config } = deps;
+  const sql = ctx.sql;
+  const started = Date.now();
+  const cursor = await cursorOf(sql, def.name);
+
+  // Choose the traversal.
+  let traversal: Traversal;
+  let filter: string | undefined;
+  let orderBy: string | undefined;
+  let plan: string;
+  if (!def.collectionKey) {
+    traversal = 'snapshot';
+    plan = 'snapshot (unpaged)';
+  } else {
+    const sweepDue =
+      config.fullSweepHours > 0 &&
+      def.sweeps &&
+      (!cursor?.last_full_completed_at || Date.now() - new Date(cursor.last_full_completed_at).getTime() > config.fullSweepHours * 3600_000);
+    const incrementalPossible = !!def.incremental && (!!opts.since || !!cursor?.updated_since);
+    const resuming = !!cursor?.full_sweep_started_at && def.sweeps;
+    if (!opts.full && incrementalPossible && !resuming && !(sweepDue && !opts.since)) {
+      traversal = 'incremental';
+      const since = opts.since ?? new Date(new Date(cursor!.updated_since!).getTime() - config.overlapSeconds * 1000);
+      filter = def.incremental!.filter(iso(since));
+      orderBy = def.incremental!.orderBy;
+      plan = `incremental since ${iso(since)}`;
+    } else {
+      traversal = 'full';
+      let after = 0;
+      if (def.sweeps && !opts.dryRun) {
+        const [row] = await sql`select keap_meta.begin_full_sweep(${def.name}, ${ctx.runId}) as after_id`;
+        after = Number(row?.after_id ?? 0);
+      }
+      filter = def.full?.filter(after);
+      orderBy = def.full?.orderBy;
+      plan = after > 0 ? `full, resuming after id ${after}` : resuming ? 'full (resuming)' : 'full';
+    }
+  }
+  await ctx.event('info', `${def.name}: ${plan}`, { stage: 'plan', entity: def.name, data: { traversal, filter, orderBy } });
+  opts.onLine?.(`${def.name}: ${plan}${filter ? ` (filter ${filter})` : ''}`);
+
+  const parents = def.parents ? await def.parents(sql) : [null];
+  const pageSize = def.collectionKey ? Math.min(config.pageSize, def.maxPageSize) : undefined;
+  let pages = 0;
+  let records = 0;
+  let sinceMerge = 0;
+  let complete = true;
+
+  const report = () => {
+    const secs = (Date.now() - started) / 1000;
+    const s = client.stats();
+    opts.onProgress?.({
+      entity: def.name,
+      traversal,
+      pages,
+      records,
+      recordsPerSecond: secs > 0 ? records / secs : 0,
+      quotaAvailable: s.lastQuota?.quotaAvailable ?? null,
+      throttleAvailable: s.lastQuota?.throttleAvailable ?? null,
+    });
+    ctx.progress({ entity: def.name, traversal, pages, records });
+  };
+
+  for (const parent of parents) {
+    const endpoint = parent === null ? def.endpoint : def.endpoint.replace('{parent}', String(parent));
+    let token: string | undefined;
+    for (;;) {
+      ctx.throwIfCancelled();
+      const query: Record<string, string | number | undefined> = {};
+      if (pageSize !== undefined) {
+        query.page_size = opts.dryRun ? 1 : pageSize;
+        if (orderBy) query.order_by = orderBy;
+        if (filter) query.filter = filter;
+        if (def.fields) query.fields = def.fields.join(',');
+        if (token) query.page_token = token;
+      }
+      const page = await client.get(ctx, endpoint, query, { entity: def.name, pageNo: pages + 1 });
+      pages++;
+      const list = page.parseError ? [] : recordsOf(def, page.body);
+      records += list.length;
+      if (opts.dryRun) break;
+      await stagePage(sql, def, ctx.runId, page, pages, traversal, parent === null ? null : String(parent));
+      sinceMerge++;
+      if (page.parseError) {
+        complete = false;
+        throw new UnreadablePageError(
+          def.name,
+          `${def.name}: page ${pages} could not be parsed after retries (${page.parseError}); the raw page is kept in keap_staging.${def.name}, the traversal stops here and resumes next run`,
+        );
+      }
+      if (sinceMerge >= config.mergeEveryPages) {
+        await merge(sql, def, ctx.runId, false);
+        sinceMerge = 0;
+      }
+      report();
+      token = def.collectionKey ? nextTokenOf(page.body) : undefined;
+      if (!token || list.length === 0) break;
+    }
+    if (opts.dryRun) break;
+  }
+
+  let counts = { inserted: 0, updated: 0, unchanged: 0, deleted: 0, rejected: 0 };
+  if (!opts.dryRun) {
+    await merge(sql, def, ctx.runId, complete && traversal !== 'incremental' && def.sweeps);
+    const [row] = await sql`
+      select coalesce(sum(inserted_count), 0)::bigint as inserted, coalesce(sum(updated_count), 0)::bigint as updated,
+             coalesce(sum(unchanged_count), 0)::bigint as unchanged, coalesce(sum(deleted_count), 0)::bigint as deleted,
+             coalesce(sum(rejected_count), 0)::bigint as rejected
+        from keap_meta.merge_log where run_id = ${ctx.runId} and entity = ${def.name}`;
+    counts = {
+      inserted: Number(row?.inserted ?? 0),
+      updated: Number(row?.updated ?? 0),
+      unchanged: Number(row?.unchanged ?? 0),
+      deleted: Number(row?.deleted ?? 0),
+      rejected: Number(row?.rejected ?? 0),
+    };
+  }
+  report();
+  const s: EntitySummary = { entity: def.name, traversal, pages, records, ...counts, plan };
+  await ctx.event('info', `${def.name}: ${pages} pages, ${records} records`, { stage: 'merge', entity: def.name, data: s });
+  return s;
+}

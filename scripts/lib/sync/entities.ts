@@ -1,0 +1,126 @@
+// The entity list, as data: what to fetch from Keap v2, how to page it (full keyset traversal and
+// incremental filter), where its raw pages are staged and which SQL procedure merges them, in the
+// order the engine processes them. Adding an entity = a migration + a merge file + one entry here.
+import type { Sql } from '../db.ts';
+
+export interface EntityDef {
+  /** Entity name: also the staging table (keap_staging.<name>) and the merge-log entity. */
+  name: string;
+  /** v2 path under KEAP_API_URL; `{parent}` is replaced by each parent id for nested lists. */
+  endpoint: string;
+  /** Property of a page holding the records; undefined for an unpaged object (models). */
+  collectionKey?: string;
+  /** Largest page_size Keap accepts on this endpoint. */
+  maxPageSize: number;
+  /** `fields=` to request (contacts and companies leave important fields out by default). */
+  fields?: readonly string[];
+  /** Full traversal: keyset filter resuming after an id, with `order_by id asc`. */
+  full?: { filter: (afterId: number) => string | undefined; orderBy: string };
+  /** Incremental traversal from a watermark (ISO-8601 with milliseconds and an offset). */
+  incremental?: { filter: (sinceIso: string) => string; orderBy: string };
+  /** Nested list fetched once per parent id (e.g. /tags/{id}/contacts for every live tag). */
+  parents?: (sql: Sql) => Promise<number[]>;
+  /** Merge procedure: keap.merge_<name>(p_run_id bigint, p_finish_sweep boolean). */
+  merge: string;
+  /** True when a complete full traversal lists every record (so missing ones are deleted). */
+  sweeps: boolean;
+}
+
+const CONTACT_FIELDS = [
+  'id', 'given_name', 'middle_name', 'family_name', 'preferred_name', 'prefix', 'suffix', 'job_title', 'company',
+  'email_addresses', 'phone_numbers', 'fax_numbers', 'addresses', 'social_accounts', 'custom_fields', 'tag_ids',
+  'website', 'birth_date', 'anniversary_date', 'spouse_name', 'contact_type', 'owner_id', 'leadsource_id',
+  'source_type', 'origin', 'preferred_locale', 'time_zone', 'referral_code', 'score_value', 'utm_parameters',
+  'links', 'groups', 'account_id', 'assistant_name', 'assistant_phone', 'billing_information', 'created_by',
+  'last_updated_by', 'create_time', 'update_time',
+] as const;
+
+const COMPANY_FIELDS = [
+  'id', 'company_name', 'title', 'suffix', 'first_name', 'middle_name', 'last_name', 'preferred_name', 'job_title',
+  'email_address', 'phone_number', 'fax_number', 'address', 'website', 'notes', 'groups', 'custom_fields',
+  'anniversary_date', 'birth_date', 'assistant_name', 'assistant_phone', 'billing_information', 'contact_type',
+  'owner_id', 'referral_code', 'spouse_name', 'account_id', 'created_by', 'last_updated_by', 'create_time', 'update_time',
+] as const;
+
+export const ENTITIES: readonly EntityDef[] = [
+  {
+    name: 'contact_model',
+    endpoint: '/rest/v2/contacts/model',
+    maxPageSize: 0,
+    merge: 'keap.merge_contact_model',
+    sweeps: true,
+  },
+  {
+    name: 'tag_categories',
+    endpoint: '/rest/v2/tags/categories',
+    collectionKey: 'tag_categories',
+    maxPageSize: 1000,
+    full: { filter: () => undefined, orderBy: 'update_time asc' },
+    incremental: { filter: (t) => `since_update_time==${t}`, orderBy: 'update_time asc' },
+    merge: 'keap.merge_tag_categories',
+    sweeps: true,
+  },
+  {
+    name: 'tags',
+    endpoint: '/rest/v2/tags',
+    collectionKey: 'tags',
+    maxPageSize: 1000,
+    full: { filter: () => undefined, orderBy: 'update_time asc' },
+    incremental: { filter: (t) => `since_update_time==${t}`, orderBy: 'update_time asc' },
+    merge: 'keap.merge_tags',
+    sweeps: true,
+  },
+  {
+    name: 'companies',
+    endpoint: '/rest/v2/companies',
+    collectionKey: 'companies',
+    maxPageSize: 1000,
+    fields: COMPANY_FIELDS,
+    full: { filter: (after) => `company_id>${after}`, orderBy: 'id asc' },
+    // Companies cannot be ordered by update time; since_time is inclusive, the overlap covers it.
+    incremental: { filter: (t) => `since_time==${t}`, orderBy: 'id asc' },
+    merge: 'keap.merge_companies',
+    sweeps: true,
+  },
+  {
+    name: 'contacts',
+    endpoint: '/rest/v2/contacts',
+    collectionKey: 'contacts',
+    maxPageSize: 1000,
+    fields: CONTACT_FIELDS,
+    full: { filter: (after) => `contact_id>${after}`, orderBy: 'id asc' },
+    incremental: { filter: (t) => `start_update_time==${t}`, orderBy: 'update_time asc' },
+    merge: 'keap.merge_contacts',
+    sweeps: true,
+  },
+  {
+    name: 'tagged_contacts',
+    endpoint: '/rest/v2/tags/{parent}/contacts',
+    collectionKey: 'contacts',
+    maxPageSize: 1000,
+    full: { filter: () => undefined, orderBy: 'applied_time asc' },
+    incremental: { filter: (t) => `since_applied_time==${t}`, orderBy: 'applied_time asc' },
+    parents: async (sql) =>
+      (await sql`select tag_id from keap.tags where _deleted_at is null order by tag_id`).map((r) => Number(r.tag_id)),
+    merge: 'keap.merge_tagged_contacts',
+    // Tag removals come from each contact's tag_ids; this list only adds applied times.
+    sweeps: false,
+  },
+];
+
+export function entityNames(): string[] {
+  return ENTITIES.map((e) => e.name);
+}
+
+/** Resolve `--entity a,b` (order follows the entity list, not the argument). */
+export function selectEntities(names: string[] | undefined): EntityDef[] {
+  if (!names || names.length === 0) return [...ENTITIES];
+  const known = new Set(entityNames());
+  const unknown = names.filter((n) => !known.has(n));
+  if (unknown.length) {
+    const err = new Error(`unknown entity ${unknown.map((u) => `'${u}'`).join(', ')}; known entities: ${entityNames().join(', ')}`);
+    (err as Error & { exitCode: number }).exitCode = 1;
+    throw err;
+  }
+  return ENTITIES.filter((e) => names.includes(e.name));
+}
