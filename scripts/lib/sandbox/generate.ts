@@ -176,6 +176,7 @@ const ORDER_SOURCE = ['API', 'CHECKOUT_FORM', 'INVOICE', 'MANUAL_PAYMENT', 'QUIC
 const ITEM_TYPES = ['PRODUCT', 'SHIPPING', 'TAX', 'SERVICE', 'UPSELL', 'FINANCE_CHARGE', 'DISCOUNT', 'PROGRAM', 'SUBSCRIPTION', 'DISCOUNT_FREE_TRIAL', 'DISCOUNT_ORDER_TOTAL', 'DISCOUNT_PRODUCT', 'DISCOUNT_PRODUCT_CATEGORY', 'DISCOUNT_SHIPPING', 'TIP', 'OTHER', 'FEE', 'UNKNOWN'] as const;
 const PLAN_ITEM_STATUS = ['UNPAID_MANUAL', 'UNPAID_AUTOCHARGE', 'PAID', 'FAILED'] as const;
 const PRODUCT_CYCLE = ['DAILY', 'WEEKLY', 'MONTHLY', 'YEARLY'] as const;
+const CHAR_CLASS = ['LETTER', 'NUMBER', 'BOTH'] as const;
 const SUB_CYCLE = ['YEAR', 'MONTH', 'WEEK', 'DAY'] as const;
 const USER_STATUS = ['ACTIVE', 'INVITED', 'INACTIVE', 'NOT_A_USER'] as const;
 const CURRENCIES: Array<[string, string]> = [
@@ -728,7 +729,7 @@ export class TenantGenerator {
       k % 4 === 0
         ? [
             { name: 'Seats', type: 'FIXED', required: true, fixed_options: [{ value: 'Up to 5', code: 'S5', price_adjustment: 0 }, { value: 'Up to 20', code: 'S20', price_adjustment: 300 }] },
-            { name: 'Practice name', type: 'VARIABLE', required: false, fixed_options: [], variable_setting: { contains: 'BOTH', min_chars: 2, max_chars: 60, contain_spaces: true, start_with: 'LETTER', end_with: 'BOTH', validation_msg: 'Letters and numbers only' } },
+            { name: 'Practice name', type: 'VARIABLE', required: false, fixed_options: [], variable_setting: { contains: CHAR_CLASS[(k / 4) % 3], min_chars: 2, max_chars: 60, contain_spaces: true, start_with: CHAR_CLASS[(k / 4 + 1) % 3], end_with: CHAR_CLASS[(k / 4 + 2) % 3], validation_msg: 'Letters and numbers only' } },
           ]
         : [];
     if (r.chance(0.4)) p.inventory = { inventory_limit: r.int(500), out_of_stock_enabled: r.chance(0.5) };
@@ -875,7 +876,7 @@ export class TenantGenerator {
       }
       if (type === 'SUBSCRIPTION') {
         it.subscription_id = String(3000 + r.int(1000));
-        it.subscription_plan = { id: String(pb.id * 10 + 1), subscription_plan_name: 'Annual', frequency: 1, cycle_type: ['YEARLY', 'MONTHLY', 'WEEKLY', 'DAILY'][k % 4], total_cycles: 0, active: true, plan_price: money(price, cur), display_order_index: 1 };
+        it.subscription_plan = { id: String(pb.id * 10 + 1), subscription_plan_name: 'Annual', frequency: 1, cycle_type: ['YEARLY', 'MONTHLY', 'WEEKLY', 'DAILY'][Math.floor(k / ITEM_TYPES.length) % 4], total_cycles: 0, active: true, plan_price: money(price, cur), display_order_index: 1 };
       }
       items.push(it);
     }
