@@ -8,7 +8,9 @@
 // - since/until and start/end time filters are inclusive on both ends;
 // - the last page omits `next_page_token` on most endpoints but sends `""` on tags, tag
 //   categories, tagged contacts, stages and users, so clients must handle both;
-// - unknown query parameters are ignored (as the live API does), bad values of known ones are 400.
+// - unknown query parameters are ignored (as the live API does), bad values of known ones are 400;
+// - `fields` lists exactly what contacts return (id always), but adds to the defaults on
+//   companies, opportunities, notes and tasks.
 import type { Collection, Item, SortDef } from './collection.ts';
 import { stringKey, timeKey } from './collection.ts';
 import { LEAD_SOURCES, TIME_FIELD, CREATE_FIELD, type CustomFieldMeta, type EntityName, type ModelEntity, type Rec } from './generate.ts';
@@ -20,6 +22,8 @@ export interface FieldsSpec {
   mode: 'exact' | 'extras';
   allowed: readonly string[];
   defaults: readonly string[];
+  /** extras mode: the properties left out unless requested (default: every allowed name). */
+  optional?: readonly string[];
   /** Accepted names that are never returned (documented but not in the schema, e.g. contact `notes`). */
   ignored?: readonly string[];
   legacy?: readonly string[];
@@ -243,7 +247,9 @@ export function buildEndpoints(store: SandboxStore): ListEndpoint[] {
       company_id: idCompare(CMP_NO_NE),
     },
     customModel: 'companies',
-    fields: { mode: 'exact', allowed: COMPANY_FIELDS, defaults: COMPANY_DEFAULT_FIELDS },
+    // The documented sample asks for only the left-out properties and still gets company_name etc.,
+    // so on companies `fields` adds to the default set rather than replacing it.
+    fields: { mode: 'extras', allowed: COMPANY_FIELDS, defaults: [], optional: [...COMPANY_NOT_DEFAULT] },
     endToken: 'omit',
   };
 
@@ -536,7 +542,7 @@ export function project(rec: Rec, spec: FieldsSpec | undefined, requested: strin
     keep = new Set(requested ?? spec.defaults);
     keep.add('id');
   } else {
-    const optional = new Set(spec.allowed);
+    const optional = new Set(spec.optional ?? spec.allowed);
     keep = new Set(Object.keys(rec).filter((k) => !optional.has(k)));
     for (const f of requested ?? spec.defaults) keep.add(f);
   }
