@@ -125,6 +125,20 @@ describe('filters select exactly the right records', () => {
     expect(await filtered(`/tags/${tag.id}/contacts`, 'contacts', `since_applied_time==${watermark}`)).toEqual([contact.id]);
   });
 
+  it('a contact’s applied tags: all of them, and since_applied_time', async () => {
+    const contact = all('contacts').find((c) => c.tag_ids.length >= 3);
+    const links = sb.store.tagLinks(contact.id);
+    const { records } = await pageAll(sb, `/contacts/${contact.id}/tags`, 'tags', { page_size: 1 });
+    expect(records.map((r: any) => [r.tag.id, r.applied_time])).toEqual(links.map((l) => [l.tag_id, l.applied_time]));
+    expect(records.map((r: any) => r.tag)).toEqual(links.map((l) => sb.store.get('tags', l.tag_id)));
+    const since = median(links.map((l) => l.applied_time));
+    const got = await pageAll(sb, `/contacts/${contact.id}/tags`, 'tags', { page_size: 2, filter: `since_applied_time==${since}`, order_by: 'applied_time asc' });
+    expect(got.records.map((r: any) => r.tag.id)).toEqual(
+      [...links].filter((l) => ms(l.applied_time) >= ms(since)).sort((a, b) => ms(a.applied_time) - ms(b.applied_time) || Number(a.tag_id) - Number(b.tag_id)).map((l) => l.tag_id),
+    );
+    expect((await api(sb, '/contacts/999999999/tags')).status).toBe(404);
+  });
+
   it('orders: modified_since_time, id>N, product_id, paid', async () => {
     const orders = all('orders');
     const since = median(orders.map((o) => o.modification_time));

@@ -166,6 +166,29 @@ describe('responses validate against the official v2 OpenAPI spec', () => {
     expect(new Set(users.map((u) => u.status)).size).toBe(4);
   });
 
+  it('single-record GETs and a contact’s applied tags', async () => {
+    for (const [path, entity, extra] of [
+      ['/tags/{tag_id}', 'tags', ''],
+      ['/companies/{company_id}', 'companies', `?fields=${COMPANY_ALL}`],
+      ['/orders/{order_id}', 'orders', ''],
+      ['/tasks/{task_id}', 'tasks', '?fields=custom_fields'],
+      ['/opportunities/{opportunity_id}', 'opportunities', '?fields=custom_fields,created_by,last_updated_by,status_id'],
+      ['/subscriptions/{subscription_id}', 'subscriptions', ''],
+      ['/users/{user_id}', 'users', ''],
+    ] as const) {
+      for (const rec of [...sb.store.list(entity)].slice(0, 25)) {
+        const r = await api(sb, path.replace(/\{\w+\}/, String(rec.id)) + extra);
+        expect(r.status).toBe(200);
+        expectValid(path, '200', r.body);
+      }
+      const missing = await api(sb, path.replace(/\{\w+\}/, '999999999'));
+      expect(missing.status).toBe(404);
+      expectValid(path, '404', missing.body);
+    }
+    const tagged = [...sb.store.list('contacts')].filter((c) => (c.tag_ids as string[]).length > 2).slice(0, 10);
+    for (const c of tagged) await validatePages(`/contacts/${c.id}/tags`, '/contacts/{contact_id}/tags', 'tags', { page_size: 2, order_by: 'applied_time desc' });
+  });
+
   it('custom-field models and userinfo', async () => {
     for (const e of ['contacts', 'companies', 'opportunities', 'orders', 'subscriptions', 'notes', 'tasks']) {
       const r = await api(sb, `/${e}/model`);

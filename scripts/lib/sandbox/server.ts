@@ -5,14 +5,14 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AuthManager, type OAuthConfig } from './auth.ts';
-import { cmpPos, timeKey, stringKey, type Item, type Pos } from './collection.ts';
+import { cmpPos, timeKey, stringKey, type Item, type Pos, type SortDef } from './collection.ts';
 import { buildEndpoints, customFilterLookup, project, validateFields, CONTACT_DEFAULT_FIELDS, type FieldsSpec, type ListEndpoint } from './endpoints.ts';
 import { Faults, faultBody, malformed, type FaultKind, type FaultOptions } from './faults.ts';
-import { tenantShape, type ModelEntity, type Rec } from './generate.ts';
+import { tenantShape, type EntityName, type ModelEntity, type Rec } from './generate.ts';
 import { Limits, type LimitOptions } from './limits.ts';
 import { collectPage, decodeToken, encodeToken, parseFields, parseFilter, parseOrderBy, parsePageSize, positions, text, timeBound, bad, type FilterField } from './query.ts';
 import { SandboxStore, TENANT_ID, type TaggedContact } from './store.ts';
-import { ApiError, Rng } from './util.ts';
+import { ApiError, Rng, iso } from './util.ts';
 
 export interface SandboxOptions {
   seed?: number;
@@ -78,6 +78,51 @@ const TAGGED_FILTERS: Record<string, FilterField> = {
   email: text((r) => r.email, { wildcard: true, none: true }),
   since_applied_time: timeBound('since', 'applied_time', (item) => timeKey(item.rec().applied_time)),
   until_applied_time: timeBound('until', 'applied_time', (item) => timeKey(item.rec().applied_time)),
+};
+
+/** Single-record GETs whose v2 shape is the same as the list item's. */
+const SINGLE: Record<string, [EntityName, string]> = {
+  tags: ['tags', 'tag'],
+  companies: ['companies', 'company'],
+  orders: ['orders', 'order'],
+  tasks: ['tasks', 'task'],
+  opportunities: ['opportunities', 'opportunity'],
+  subscriptions: ['subscriptions', 'subscription'],
+  users: ['users', 'user'],
+};
+
+const tagOf = (r: Rec): Rec => (r.tag as Rec | undefined) ?? {};
+const CONTACT_TAG_SORTS: Record<string, () => SortDef> = Object.fromEntries(
+  (
+    [
+      ['id', 'number', (r: Rec) => Number(tagOf(r).id)],
+      ['name', 'string', (r: Rec) => stringKey(tagOf(r).name)],
+      ['create_time', 'number', (r: Rec) => timeKey(tagOf(r).create_time)],
+      ['update_time', 'number', (r: Rec) => timeKey(tagOf(r).update_time)],
+      ['applied_time', 'number', (r: Rec) => timeKey(r.applied_time)],
+      ['category_id', 'number', (r: Rec) => Number((tagOf(r).category as Rec | undefined)?.id ?? -1)],
+    ] as const
+  ).map(([name, kind, key]) => [name, () => ({ name, kind, key }) as SortDef]),
+);
+
+const itemTime = (get: (r: Rec) => unknown) => (item: Item): number => timeKey(get(item.rec()));
+const CONTACT_TAG_FILTERS: Record<string, FilterField> = {
+  name: text((r) => tagOf(r).name, { wildcard: true }),
+  description: text((r) => tagOf(r).description, { wildcard: true, none: true }),
+  category_id: {
+    ops: ['=='],
+    build: (_op, value, field) => {
+      if (value === 'NONE') return { test: (item) => tagOf(item.rec()).category === undefined };
+      if (!/^\d+$/.test(value)) throw bad(`Invalid value '${value}' for filter field '${field}': expected an integer or NONE`, field);
+      return { test: (item) => (tagOf(item.rec()).category as Rec | undefined)?.id === value };
+    },
+  },
+  since_applied_time: timeBound('since', 'applied_time', itemTime((r) => r.applied_time)),
+  until_applied_time: timeBound('until', 'applied_time', itemTime((r) => r.applied_time)),
+  since_create_time: timeBound('since', 'create_time', itemTime((r) => tagOf(r).create_time)),
+  until_create_time: timeBound('until', 'create_time', itemTime((r) => tagOf(r).create_time)),
+  since_update_time: timeBound('since', 'update_time', itemTime((r) => tagOf(r).update_time)),
+  until_update_time: timeBound('until', 'update_time', itemTime((r) => tagOf(r).update_time)),
 };
 
 interface Reply {
@@ -179,33 +224,78 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     const { after, stop } = positions(order, clauses, tokenPos);
     const sortName = order.sort.name;
     const rows = store.taggedContactRows(tagId, sortName, TAGGED_SORTS[sortName] ?? null);
-    const dir = order.dir;
-    function* iter(): Generator<Item> {
-      let lo = 0;
-      let hi = rows.length;
-      if (after) {
-        while (lo < hi) {
-          const mid = (lo + hi) >>> 1;
-          const r = rows[mid] as (typeof rows)[number];
-          const c = cmpPos(r.key, r.id, after[0], after[1]);
-          if (dir === 1 ? c <= 0 : c < 0) lo = mid + 1;
-          else hi = mid;
-        }
-      } else lo = dir === 1 ? 0 : rows.length;
-      for (let i = dir === 1 ? lo : lo - 1; i >= 0 && i < rows.length; i += dir) {
-        const r = rows[i] as (typeof rows)[number];
-        if (stop) {
-          const c = cmpPos(r.key, r.id, (stop as Pos)[0], (stop as Pos)[1]);
-          if (dir === 1 ? c > 0 : c < 0) return;
-        }
-        let row: Rec | undefined;
-        yield { id: r.id, k: -1, key: r.key, rec: () => (row ??= store.taggedRow(r.id, r.applied) as unknown as Rec) };
-      }
-    }
-    const page = collectPage(iter(), clauses, pageSize);
+    const page = collectPage(
+      arrayItems(
+        rows.map((r) => {
+          let row: Rec | undefined;
+          return { key: r.key, id: r.id, rec: () => (row ??= store.taggedRow(r.id, r.applied) as unknown as Rec) };
+        }),
+        order.dir,
+        after,
+        stop,
+      ),
+      clauses,
+      pageSize,
+    );
     const body: Rec = { contacts: page.items.map((i) => ({ ...(i.rec() as Rec) })) };
     body.next_page_token = page.next ? encodeToken(qp, page.next) : '';
     return { status: 200, body };
+  };
+
+  /** Items of an in-memory list sorted ascending by (key, id), honouring direction and bounds. */
+  function* arrayItems(rows: Array<{ key: string | number; id: number; rec: () => Rec }>, dir: 1 | -1, after: Pos | null, stop: Pos | null): Generator<Item> {
+    let lo = 0;
+    let hi = rows.length;
+    if (after) {
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        const r = rows[mid] as (typeof rows)[number];
+        const c = cmpPos(r.key, r.id, after[0], after[1]);
+        if (dir === 1 ? c <= 0 : c < 0) lo = mid + 1;
+        else hi = mid;
+      }
+    } else lo = dir === 1 ? 0 : rows.length;
+    for (let i = dir === 1 ? lo : lo - 1; i >= 0 && i < rows.length; i += dir) {
+      const r = rows[i] as (typeof rows)[number];
+      if (stop) {
+        const c = cmpPos(r.key, r.id, stop[0], stop[1]);
+        if (dir === 1 ? c > 0 : c < 0) return;
+      }
+      yield { id: r.id, k: -1, key: r.key, rec: r.rec };
+    }
+  }
+
+  const contactTagsPage = (contactId: number, params: URLSearchParams): Reply => {
+    if (!store.collection('contacts').exists(contactId)) throw new ApiError(404, `Contact ${contactId} not found`, [{ domain: 'contacts', resource: String(contactId) }]);
+    const pageSize = parsePageSize(params.get('page_size'), 1000);
+    const order = parseOrderBy(params.get('order_by'), CONTACT_TAG_SORTS, 'id asc');
+    const filter = params.get('filter');
+    const clauses = parseFilter(filter, CONTACT_TAG_FILTERS);
+    const qp = [`/contacts/${contactId}/tags`, filter ?? '', order.text, String(pageSize)];
+    const token = params.get('page_token');
+    const tokenPos = token ? decodeToken(token, qp, order.sort.kind) : null;
+    const { after, stop } = positions(order, clauses, tokenPos);
+    const rows = [...store.linksOf(contactId)].flatMap(([tagId, applied]) => {
+      const tag = store.get('tags', tagId);
+      if (!tag) return [];
+      const row: Rec = { tag, applied_time: iso(applied) };
+      return [{ key: order.sort.key(row), id: tagId, rec: () => row }];
+    });
+    rows.sort((a, b) => cmpPos(a.key, a.id, b.key, b.id));
+    const page = collectPage(arrayItems(rows, order.dir, after, stop), clauses, pageSize);
+    const body: Rec = { tags: page.items.map((i) => i.rec()) };
+    if (page.next) body.next_page_token = encodeToken(qp, page.next);
+    return { status: 200, body };
+  };
+
+  const singleById = (entity: EntityName, label: string, raw: string, params: URLSearchParams): Reply => {
+    if (!/^\d+$/.test(raw)) throw bad(`Invalid ${label}_id '${raw}': expected a numeric id`, `${label}_id`);
+    const spec = endpoints.find((e) => e.entity === entity)?.fields;
+    const fields = parseFields(params);
+    validateFields(spec, fields);
+    const rec = store.get(entity, raw);
+    if (!rec) throw new ApiError(404, `${label} ${raw} not found`, [{ domain: entity, resource: raw }]);
+    return { status: 200, body: project(rec, spec, fields) };
   };
 
   const contactById = (id: string, params: URLSearchParams): Reply => {
@@ -237,10 +327,28 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         list: true,
       };
     }
+    m = /^\/contacts\/([^/]+)\/tags$/.exec(sub);
+    if (m) {
+      const raw = decodeURIComponent(m[1] as string);
+      return {
+        key: '/contacts/{contact_id}/tags',
+        run: (p) => {
+          if (!/^\d+$/.test(raw)) throw bad(`Invalid contact_id '${raw}': expected a numeric id`, 'contact_id');
+          return contactTagsPage(Number(raw), p);
+        },
+        list: true,
+      };
+    }
     m = /^\/contacts\/([^/]+)$/.exec(sub);
     if (m) {
       const raw = decodeURIComponent(m[1] as string);
       return { key: '/contacts/{contact_id}', run: (p) => contactById(raw, p), list: false };
+    }
+    m = /^\/(tags|companies|orders|tasks|opportunities|subscriptions|users)\/([^/]+)$/.exec(sub);
+    if (m) {
+      const [entity, label] = SINGLE[m[1] as string] as [EntityName, string];
+      const raw = decodeURIComponent(m[2] as string);
+      return { key: `/${m[1]}/{${label}_id}`, run: (p) => singleById(entity, label, raw, p), list: false };
     }
     return null;
   };
