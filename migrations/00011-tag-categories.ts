@@ -1,0 +1,4 @@
+// Keap tag categories: table, staging table, indexes and comments. SQL in the sibling .sql file.
+import { sqlFile } from '../scripts/lib/sql-file.ts';
+
+export const up = sqlFile(import.meta.url);
