@@ -220,6 +220,17 @@ describe('store mutations behave like Keap', () => {
     }
   });
 
+  it('a contact’s embedded company follows renames and deletion of the company', async () => {
+    const s = await start();
+    const c = ([...s.store.list('contacts')] as any[]).find((x) => x.company);
+    s.store.update('companies', c.company.id, { company_name: 'Renamed “Co”' });
+    expect((s.store.get('contacts', c.id) as any).company).toEqual({ id: c.company.id, company_name: 'Renamed “Co”' });
+    const added = s.store.addContact({ company: { id: c.company.id } });
+    expect((added as any).company.company_name).toBe('Renamed “Co”');
+    s.store.delete('companies', c.company.id);
+    expect(s.store.get('contacts', c.id)).not.toHaveProperty('company');
+  });
+
   it('the same seed and size always generate the same tenant; another seed differs', async () => {
     const a = await startSandbox({ contacts: 100, seed: 21 });
     const b = await startSandbox({ contacts: 100, seed: 21 });

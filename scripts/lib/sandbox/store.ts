@@ -105,12 +105,18 @@ export class SandboxStore {
       rec.tag_ids = ids;
       if (ids.length > 0) rec.groups = ids.join(',');
       else delete rec.groups;
+      // The embedded company always reflects the company as it is now (renamed, or gone).
       const company = rec.company as Rec | undefined;
-      if (company && typeof company.id === 'string') {
+      if (company && company.id !== undefined) {
         const co = this.cols.companies;
         const cid = Number(company.id);
-        const override = co.overrides.get(cid);
-        if (override && typeof override.company_name === 'string') company.company_name = override.company_name;
+        if (!co.exists(cid)) delete rec.company;
+        else {
+          const override = co.overrides.get(cid);
+          const name = override ? override.company_name : this.gen.companyName(co.kOf(cid));
+          if (typeof name === 'string') company.company_name = name;
+          else delete company.company_name;
+        }
       }
     }
     return rec;
