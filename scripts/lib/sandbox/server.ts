@@ -2,6 +2,12 @@
 // /crm/rest/v2 and the OAuth token endpoint at /token, and applies, in order, latency, auth
 // (401 Apigee faults), rate limits (429 + x-keap-* headers), routing (404/405 with v2 Error
 // bodies), fault injection, churn, then the endpoint itself. It also keeps the request stats.
+//
+// Served (GET): the list endpoints in endpoints.ts (contacts, companies, tags, tags/categories,
+// opportunities, opportunities/stages, orders, products, subscriptions, notes, tasks, users),
+// /tags/{id}/contacts, /contacts/{id}/tags, /contacts/{id}, single records of tags, companies,
+// orders, tasks, opportunities, subscriptions and users, the seven /{entity}/model endpoints and
+// /oauth/connect/userinfo. Writes go through the in-process store, not HTTP.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AuthManager, type OAuthConfig } from './auth.ts';
