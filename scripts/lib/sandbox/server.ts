@@ -189,9 +189,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   };
 
   const send = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}, rawOverride?: string): void => {
-    const json = rawOverride ?? JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(json)), ...headers });
-    res.end(json);
+    const buf = Buffer.from(rawOverride ?? JSON.stringify(body), 'utf8');
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(buf.length), ...headers });
+    res.end(buf);
   };
 
   const listPage = (ep: ListEndpoint, params: URLSearchParams): Reply => {
