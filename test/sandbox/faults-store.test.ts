@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { dereference } from '@readme/openapi-parser';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import { startSandbox, type FaultKind, type Sandbox, type SandboxOptions } from '../../scripts/lib/sandbox/index.ts';
+import { startSandbox, type Sandbox, type SandboxOptions } from '../../scripts/lib/sandbox/index.ts';
 import { api, ids, KEY } from './helpers.ts';
 
 let sb: Sandbox | undefined;
@@ -298,4 +298,3 @@ describe('stats, latency and routing', () => {
   });
 });
 
-export type { FaultKind };

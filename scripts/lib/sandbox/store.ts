@@ -11,7 +11,7 @@
 // - Deleting a record just makes it disappear (v2 has no tombstones). Deleting a contact drops
 //   its tag links; deleting a tag removes it from every contact's tag_ids without bumping them.
 // - Records handed out are copies; mutate only through the methods below.
-import { Collection, type SortDef, cmpPos, stringKey, timeKey } from './collection.ts';
+import { Collection, cmpPos } from './collection.ts';
 import { ENTITY_NAMES, TIME_FIELD, CREATE_FIELD, TenantGenerator, type EntityName, type Rec, type TenantShape, type CustomFieldMeta, type ModelEntity } from './generate.ts';
 import { iso, Rng, ApiError } from './util.ts';
 
@@ -437,9 +437,4 @@ function defaultsFor(e: EntityName, id: number): Rec {
     case 'tasks':
       return { title: `New task ${id}`, completed: false, priority: 'NONESSENTIAL', custom_fields: [] };
   }
-}
-
-/** Sort helpers shared with the query layer. */
-export function fieldSort(name: string, kind: 'number' | 'string', get: (r: Rec) => unknown): SortDef {
-  return kind === 'number' ? { name, kind, key: (r) => timeKey(get(r)) } : { name, kind, key: (r) => stringKey(get(r)) };
 }
