@@ -204,12 +204,17 @@ describe('rate limits', () => {
     expect(s.stats().requests['GET /contacts']).toEqual({ '200': 67 });
   });
 
-  it('setLimits changes limits at run time', async () => {
-    const s = await start({ now: fakeClock().now });
+  it('setLimits changes the given limits at run time and keeps the others', async () => {
+    const s = await start({ now: fakeClock().now, limits: { dailyQuota: 500 } });
     s.setLimits({ throttlePerMinute: 2 });
     await api(s, '/tags');
     const r = await api(s, '/tags');
     expect(r.headers.get('x-keap-product-throttle-limit')).toBe('2');
+    expect(r.headers.get('x-keap-product-quota-limit')).toBe('500');
     expect((await api(s, '/tags')).status).toBe(429);
+    s.setLimits(undefined);
+    const d = await api(s, '/tags');
+    expect(d.headers.get('x-keap-product-throttle-limit')).toBe('240');
+    expect(d.headers.get('x-keap-product-quota-limit')).toBe('30000');
   });
 });

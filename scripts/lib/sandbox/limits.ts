@@ -84,8 +84,9 @@ export class Limits {
     this.rng = new Rng(seed ^ 0x5eed);
   }
 
+  /** Changes the given limits only (a key set to undefined goes back to Keap's default); `undefined` resets all. */
   set(opts: LimitOptions | undefined): void {
-    this.opts = { ...opts };
+    this.opts = opts === undefined ? {} : { ...this.opts, ...opts };
   }
 
   resetCounters(): void {

@@ -52,7 +52,9 @@ export interface Sandbox {
   store: SandboxStore;
   stats(): SandboxStats;
   resetStats(): void;
+  /** Replaces the fault configuration and restarts its deterministic schedule. */
   setFaults(f: SandboxOptions['faults']): void;
+  /** Changes the given limits, keeping the others (undefined resets all to Keap's defaults). */
   setLimits(l: SandboxOptions['limits']): void;
   setLatency(ms: SandboxOptions['latencyMs']): void;
   setChurn(c: SandboxOptions['churn'] | undefined): void;
