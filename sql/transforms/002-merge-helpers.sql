@@ -1,0 +1,471 @@
+-- Shared building blocks of the Keap merge procedures (sql/transforms/010-*.sql onwards), so each
+-- entity file only maps fields:
+--   guarded casts        keap_meta.try_timestamptz / try_date / try_bigint / try_boolean / try_text
+--   staged pages         keap_meta.parse_page, page_problem, claim_pages, page_records, mark_pages_merged
+--   row issues           keap_meta.record_issue, oversize_issues, cast_issues, enum_issues, issue_mark
+--   cursors and deletes  keap_meta.begin_full_sweep, advance_cursor, soft_delete_unlisted, finish_full_sweep
+--   merge log            keap_meta.log_merge
+-- Called by: the merge procedures only (begin_full_sweep: the TypeScript engine before a full
+-- traversal). Safe to re-run: create or replace only, no state.
+--
+-- Size limits (documented once, here): short text fields (names, e-mails, phones, codes, labels)
+-- hold at most keap_meta.max_short_text_chars() = 1,000 characters (Keap's own limits are 255 or
+-- less, so anything longer is garbage); long text (notes, descriptions, billing information, custom
+-- field values) at most keap_meta.max_long_text_chars() = 65,535 characters (Keap's limit for
+-- custom field text). A longer value is stored as null, recorded in keap_meta.row_issues, and kept
+-- whole in the row's _raw and in staging.
+
+-- Limits as functions so every merge and test reads the same numbers.
+create or replace function keap_meta.max_short_text_chars() returns integer
+language sql immutable parallel safe
+as $$ select 1000 $$;
+comment on function keap_meta.max_short_text_chars() is 'Longest short text (name, e-mail, phone, code, label) a merge stores: 1,000 characters; longer values become null plus a row issue.';
+
+create or replace function keap_meta.max_long_text_chars() returns integer
+language sql immutable parallel safe
+as $$ select 65535 $$;
+comment on function keap_meta.max_long_text_chars() is 'Longest long text (notes, descriptions, custom field values) a merge stores: 65,535 characters (Keap''s custom field limit); longer values become null plus a row issue.';
+
+-- ISO-8601 only: text::timestamptz alone would also accept 'now', 'today', 'epoch' or 'infinity'.
+-- A timestamp without an offset is read as UTC (Keap's API time), never as the session time zone.
+create or replace function keap_meta.try_timestamptz(p_value text) returns timestamptz
+language plpgsql stable parallel safe
+as $$
+declare
+  v text := btrim(p_value);
+begin
+  if v !~ '^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?\s*([Zz]|[+-]\d{2}(:?\d{2})?)?$' then
+    return null;
+  end if;
+  if v !~ '([Zz]|[+-]\d{2}(:?\d{2})?)$' or v ~ '^\d{4}-\d{2}-\d{2}$' then
+    v := v || '+00';
+  end if;
+  return v::timestamptz;
+exception when datetime_field_overflow or invalid_datetime_format or invalid_time_zone_displacement_value then
+  return null;
+end
+$$;
+comment on function keap_meta.try_timestamptz(text) is 'ISO-8601 text to timestamptz (no offset = UTC), or null when it is not a valid ISO-8601 timestamp. Never raises.';
+
+-- Dates: YYYY-MM-DD, optionally followed by a time part that is ignored (some Keap dates carry one).
+create or replace function keap_meta.try_date(p_value text) returns date
+language plpgsql immutable parallel safe
+as $$
+declare
+  v text := substring(btrim(p_value) from '^(\d{4}-\d{2}-\d{2})(T.*)?$');
+begin
+  if v is null then
+    return null;
+  end if;
+  return v::date;
+exception when datetime_field_overflow or invalid_datetime_format then
+  return null;
+end
+$$;
+comment on function keap_meta.try_date(text) is 'YYYY-MM-DD text (an ISO time part after it is ignored) to date, or null when it is not a valid date. Never raises.';
+
+-- Keap v2 ids are JSON strings holding integers.
+create or replace function keap_meta.try_bigint(p_value text) returns bigint
+language plpgsql immutable parallel safe
+as $$
+begin
+  if p_value !~ '^\s*[+-]?\d{1,19}\s*$' then
+    return null;
+  end if;
+  return p_value::bigint;
+exception when numeric_value_out_of_range then
+  return null;
+end
+$$;
+comment on function keap_meta.try_bigint(text) is 'Integer text (e.g. a Keap id) to bigint, or null when it is not an integer in bigint range. Never raises.';
+
+create or replace function keap_meta.try_boolean(p_value text) returns boolean
+language sql immutable parallel safe
+as $$ select case lower(btrim(p_value)) when 'true' then true when 'false' then false end $$;
+comment on function keap_meta.try_boolean(text) is 'true/false (JSON boolean or string) to boolean, or null for anything else. Never raises.';
+
+create or replace function keap_meta.try_text(p_value text, p_max_chars integer) returns text
+language sql immutable parallel safe
+as $$ select case when length(p_value) <= p_max_chars then p_value end $$;
+comment on function keap_meta.try_text(text, integer) is 'The text when it has at most p_max_chars characters, else null (the caller records a row issue).';
+
+-- A JSON array, or an empty one for null / missing / non-array (Keap omits empty lists).
+create or replace function keap_meta.json_array(p_value jsonb) returns jsonb
+language sql immutable parallel safe
+as $$ select case when jsonb_typeof(p_value) = 'array' then p_value else '[]'::jsonb end $$;
+comment on function keap_meta.json_array(jsonb) is 'The value when it is a JSON array, else [] (Keap omits empty lists and sends null for absent ones).';
+
+-- The page's JSON. jsonb cannot hold NUL (\u0000), so a body stored as raw text is parsed after
+-- replacing each \u0000 escape (one preceded by an even number of backslashes) with p_nul_escape:
+-- '' removes it; page_records passes '\uffff' to find and name the records that held one.
+create or replace function keap_meta.parse_page(p_payload jsonb, p_raw_body text, p_nul_escape text default '') returns jsonb
+language plpgsql immutable parallel safe
+as $$
+begin
+  if p_payload is not null or p_raw_body is null then
+    return p_payload;
+  end if;
+  return regexp_replace(p_raw_body, '(?<!\\)((?:\\\\)*)\\u0000', '\1' || replace(coalesce(p_nul_escape, ''), '\', '\\'), 'g')::jsonb;
+exception when others then
+  -- Only parse errors can happen here (invalid JSON text, unsupported escapes); the page stays in staging.
+  return null;
+end
+$$;
+comment on function keap_meta.parse_page(jsonb, text, text) is 'JSON of a staged page: payload, or raw_body parsed after replacing \u0000 escapes (removed by default); null when still unparseable. Never raises.';
+
+-- Why a page cannot be merged, or null when it can. A missing or null collection is an empty page
+-- (Keap omits empty lists); p_collection null means the whole body is one record.
+create or replace function keap_meta.page_problem(p_body jsonb, p_collection text) returns text
+language sql immutable parallel safe
+as $$
+  select case
+    when p_body is null then 'page body is not valid JSON (even after removing \u0000 escapes); page kept in staging, not merged'
+    when jsonb_typeof(p_body) <> 'object' then 'page body is not a JSON object; page kept in staging, not merged'
+    when p_collection is not null and jsonb_typeof(p_body -> p_collection) not in ('array', 'null')
+      then format('page field %s is not an array; page kept in staging, not merged', p_collection)
+  end
+$$;
+comment on function keap_meta.page_problem(jsonb, text) is 'Why a parsed page cannot be merged (not JSON, not an object, collection not an array), or null when it can.';
+
+create or replace function keap_meta.check_entity_name(p_entity text) returns text
+language plpgsql immutable parallel safe
+as $$
+begin
+  if p_entity is null or p_entity !~ '^[a-z][a-z0-9_]*$' then
+    raise exception 'invalid entity name: %', coalesce(p_entity, 'null')
+      using errcode = 'KR004', hint = 'Entity names are staging table names: lower-case letters, digits and _.';
+  end if;
+  return p_entity;
+end
+$$;
+comment on function keap_meta.check_entity_name(text) is 'Returns the entity name when it is a valid staging table name, else raises KR004 (guards dynamic SQL).';
+
+-- Merges stage their rows in temporary tables (on commit drop); a second merge in the same
+-- transaction drops the first one's table. Without the NOTICE of "drop ... if exists".
+create or replace function keap_meta.drop_temp_table(p_name text) returns void
+language plpgsql volatile
+as $$
+begin
+  if to_regclass('pg_temp.' || quote_ident(p_name)) is not null then
+    execute format('drop table pg_temp.%I', p_name);
+  end if;
+end
+$$;
+comment on function keap_meta.drop_temp_table(text) is 'Drops a temporary table of this session if it exists (merges use them for their working rows), without a notice.';
+
+-- The run's unmerged pages, locked so two merges of the same run and entity cannot both take them;
+-- the merge then reads and marks exactly these pages, even if the engine stages more meanwhile.
+create or replace function keap_meta.claim_pages(p_entity text, p_run_id bigint) returns bigint[]
+language plpgsql volatile
+as $$
+declare
+  v_pages bigint[];
+begin
+  execute format('select array(select page_id from keap_staging.%I where run_id = $1 and merged_at is null order by page_id for update)',
+                 keap_meta.check_entity_name(p_entity))
+    into v_pages using p_run_id;
+  return v_pages;
+end
+$$;
+comment on function keap_meta.claim_pages(text, bigint) is 'Locks and returns the ids of a run''s staged pages of an entity that are not merged yet.';
+
+create or replace function keap_meta.mark_pages_merged(p_entity text, p_page_ids bigint[]) returns integer
+language plpgsql volatile
+as $$
+declare
+  v_n integer;
+begin
+  execute format('update keap_staging.%I set merged_at = clock_timestamp() where page_id = any($1) and merged_at is null',
+                 keap_meta.check_entity_name(p_entity))
+    using p_page_ids;
+  get diagnostics v_n = row_count;
+  return v_n;
+end
+$$;
+comment on function keap_meta.mark_pages_merged(text, bigint[]) is 'Sets merged_at on the given staged pages of an entity (pages stay in staging); returns how many.';
+
+create or replace function keap_meta.record_issue(
+  p_run_id bigint, p_entity text, p_record_key text, p_field text, p_raw_value text, p_problem text, p_page_id bigint default null
+) returns void
+language sql volatile
+as $$
+  insert into keap_meta.row_issues (run_id, entity, record_key, field, raw_value, problem, staged_page_id)
+  values (p_run_id, p_entity, p_record_key, p_field, left(p_raw_value, 10000), p_problem, p_page_id)
+$$;
+comment on function keap_meta.record_issue(bigint, text, text, text, text, text, bigint) is 'Records one row issue (raw value truncated to 10,000 characters). Set-based merges insert into keap_meta.row_issues directly.';
+
+-- Highest issue id so far: a merge counts its own issues (rejected_count) as those above the mark.
+create or replace function keap_meta.issue_mark() returns bigint
+language sql stable
+as $$ select coalesce(max(issue_id), 0) from keap_meta.row_issues $$;
+comment on function keap_meta.issue_mark() is 'Highest keap_meta.row_issues id so far; a merge counts the issues it recorded as those of its run and entity above this mark.';
+
+-- Text fields of a record (dotted paths for nested objects) longer than p_max_chars.
+create or replace function keap_meta.oversize_issues(p_rec jsonb, p_fields text[], p_max_chars integer)
+returns table (field text, raw_value text, problem text)
+language sql immutable parallel safe
+as $$
+  select f, left(p_rec #>> string_to_array(f, '.'), 10000),
+         format('longer than %s characters (%s); stored as null, kept in _raw', p_max_chars, length(p_rec #>> string_to_array(f, '.')))
+    from unnest(p_fields) f
+   where length(p_rec #>> string_to_array(f, '.')) > p_max_chars
+$$;
+comment on function keap_meta.oversize_issues(jsonb, text[], integer) is 'One row (field, raw value, problem) per listed text field of a record (dotted paths for nested objects) longer than p_max_chars.';
+
+-- Fields of a record (dotted paths for nested objects) present but not castable to p_type
+-- (timestamptz, date, bigint, boolean). Blank strings count as absent, not as bad values.
+create or replace function keap_meta.cast_issues(p_rec jsonb, p_fields text[], p_type text)
+returns table (field text, raw_value text, problem text)
+language sql stable parallel safe
+as $$
+  select f, left(x.v, 10000), format('not a valid %s; stored as null, kept in _raw', p_type)
+    from unnest(p_fields) f
+    cross join lateral (select nullif(btrim(p_rec #>> string_to_array(f, '.')), '') as v) x
+   where x.v is not null
+     and case p_type when 'timestamptz' then keap_meta.try_timestamptz(x.v) is null
+                     when 'date' then keap_meta.try_date(x.v) is null
+                     when 'bigint' then keap_meta.try_bigint(x.v) is null
+                     when 'boolean' then keap_meta.try_boolean(x.v) is null
+                     else true end
+$$;
+comment on function keap_meta.cast_issues(jsonb, text[], text) is 'One row (field, raw value, problem) per listed field of a record that is present but not a valid timestamptz / date / bigint / boolean.';
+
+-- Decision: an enum value outside the spec's list is KEPT as received (Keap adds values over time,
+-- and the text is still meaningful) and recorded as a row issue. Enum fields that key a child row
+-- (e-mail / phone / address slots) cannot be kept that way: that child is skipped with an issue.
+create or replace function keap_meta.enum_issues(p_rec jsonb, p_field text, p_allowed text[])
+returns table (field text, raw_value text, problem text)
+language sql immutable parallel safe
+as $$
+  select p_field, left(v, 10000), 'unknown enum value (not in the Keap v2 spec); kept as received'
+    from (select p_rec #>> string_to_array(p_field, '.') as v) x
+   where v is not null and not (v = any (p_allowed))
+$$;
+comment on function keap_meta.enum_issues(jsonb, text, text[]) is 'One row (field, raw value, problem) when the record''s field holds a value outside the allowed enum values; such values are kept, only recorded.';
+
+-- The records of staged pages, one row each, with page-level and NUL problems recorded as row issues:
+-- unparseable pages and records without a usable integer id are not returned (they stay in staging);
+-- a record that held \u0000 comes back without it, with one issue per top-level field that held one.
+create or replace function keap_meta.page_records(p_run_id bigint, p_entity text, p_page_ids bigint[], p_collection text)
+returns table (page_id bigint, page_no integer, traversal text, parent_key text, ordinal bigint, id bigint, rec jsonb)
+language plpgsql volatile
+as $$
+begin
+  return query execute format($q$
+    -- pages: parse each page once; NUL escapes become U+FFFF so the records holding them can be named
+    with pages as (
+      select s.page_id, s.page_no, s.traversal, s.parent_key, s.payload, s.raw_body,
+             s.payload is null and strpos(s.raw_body, '\u0000') > 0 as had_nul,
+             keap_meta.parse_page(s.payload, s.raw_body, '\uffff') as body
+        from keap_staging.%I s
+       where s.page_id = any($1)
+    ),
+    checked as (
+      select p.*, keap_meta.page_problem(p.body, $2) as problem from pages p
+    ),
+    -- page_issues: one issue per page that cannot be merged
+    page_issues as (
+      insert into keap_meta.row_issues (run_id, entity, record_key, field, raw_value, problem, staged_page_id)
+      select $3, $4, null, 'page', left(coalesce(c.raw_body, c.payload::text), 10000), c.problem, c.page_id
+        from checked c where c.problem is not null
+    ),
+    -- recs: the records of the good pages (the whole body when there is no collection key)
+    recs as (
+      select c.page_id, c.page_no, c.traversal, c.parent_key, c.had_nul, e.ordinal,
+             keap_meta.try_bigint(e.rec ->> 'id') as id, e.rec
+        from checked c
+        cross join lateral jsonb_array_elements(case when $2 is null then jsonb_build_array(c.body)
+                                                     else keap_meta.json_array(c.body -> $2) end) with ordinality e(rec, ordinal)
+       where c.problem is null
+    ),
+    -- id_issues: a record without a usable id cannot be keyed; it is skipped and stays in staging
+    id_issues as (
+      insert into keap_meta.row_issues (run_id, entity, record_key, field, raw_value, problem, staged_page_id)
+      select $3, $4, null, 'id', left(coalesce(r.rec ->> 'id', r.rec::text), 10000),
+             case when jsonb_typeof(r.rec) <> 'object' then 'record is not a JSON object; skipped, kept in staging'
+                  when r.rec ->> 'id' is null then 'record has no id; skipped, kept in staging'
+                  else 'id is not an integer; record skipped, kept in staging' end,
+             r.page_id
+        from recs r where r.id is null
+    ),
+    -- nul_issues: which top-level fields held NUL characters (now removed)
+    nul_issues as (
+      insert into keap_meta.row_issues (run_id, entity, record_key, field, raw_value, problem, staged_page_id)
+      select $3, $4, r.id::text, f.key, left(replace(f.value::text, chr(65535), '\u0000'), 10000),
+             'contained NUL characters (\u0000), which PostgreSQL cannot store; stored with them removed', r.page_id
+        from recs r
+        cross join lateral jsonb_each(case when jsonb_typeof(r.rec) = 'object' then r.rec end) f
+       where r.had_nul and r.id is not null and strpos(f.value::text, chr(65535)) > 0
+    )
+    select r.page_id, r.page_no, r.traversal, r.parent_key, r.ordinal, r.id,
+           case when r.had_nul and strpos(r.rec::text, chr(65535)) > 0
+                then replace(r.rec::text, chr(65535), '')::jsonb else r.rec end
+      from recs r
+     where r.id is not null
+  $q$, keap_meta.check_entity_name(p_entity))
+  using p_page_ids, p_collection, p_run_id, p_entity;
+end
+$$;
+comment on function keap_meta.page_records(bigint, text, bigint[], text) is
+  'Records of the given staged pages of an entity (items of the collection key, or the whole body when it is null), with their integer id. Records row issues for unparseable pages, records without a usable id (both skipped, kept in staging) and NUL characters (removed).';
+
+-- Starts a full traversal, or tells the engine where a crashed one stopped.
+create or replace function keap_meta.begin_full_sweep(p_entity text, p_run_id bigint) returns bigint
+language plpgsql volatile
+as $$
+declare
+  v_after bigint;
+begin
+  perform keap_meta.check_entity_name(p_entity);
+  insert into keap_meta.sync_cursors as c (entity, full_after_id, full_sweep_started_at, full_sweep_run_id, last_run_id, updated_at)
+  values (p_entity, 0, now(), p_run_id, p_run_id, clock_timestamp())
+  on conflict (entity) do update
+    set full_after_id = 0, full_sweep_started_at = now(), full_sweep_run_id = p_run_id,
+        last_run_id = p_run_id, updated_at = clock_timestamp()
+    where c.full_sweep_started_at is null;
+  select coalesce(full_after_id, 0) into v_after from keap_meta.sync_cursors where entity = p_entity;
+  return v_after;
+end
+$$;
+comment on function keap_meta.begin_full_sweep(text, bigint) is
+  'Call before a full (keyset) traversal of an entity. No traversal in progress: starts one (full_sweep_started_at = now(), full_after_id = 0) and returns 0. One in progress (a crashed or stopped run): returns its full_after_id, so the engine resumes with <entity>_id > N.';
+
+-- Moves an entity's cursor after merging: the watermark to the newest update time merged, never
+-- past the run's start (changes made during the run are fetched again next time), and the keyset
+-- position of a full traversal to the largest id merged. Never moves either backwards.
+create or replace function keap_meta.advance_cursor(p_entity text, p_run_id bigint, p_max_updated_at timestamptz, p_max_full_id bigint)
+returns void
+language plpgsql volatile
+as $$
+declare
+  v_since timestamptz;
+begin
+  if p_max_updated_at is null and p_max_full_id is null then
+    return;
+  end if;
+  select least(p_max_updated_at, r.started_at) into v_since from keap_meta.etl_run_log r where r.run_id = p_run_id;
+  insert into keap_meta.sync_cursors as c (entity, updated_since, full_after_id, last_run_id, updated_at)
+  values (keap_meta.check_entity_name(p_entity), v_since, p_max_full_id, p_run_id, clock_timestamp())
+  on conflict (entity) do update
+    set updated_since = greatest(c.updated_since, excluded.updated_since),
+        full_after_id = case when excluded.full_after_id is null then c.full_after_id
+                             else greatest(c.full_after_id, excluded.full_after_id) end,
+        last_run_id = p_run_id, updated_at = clock_timestamp()
+    where c.updated_since is distinct from greatest(c.updated_since, excluded.updated_since)
+       or (excluded.full_after_id is not null and c.full_after_id is distinct from greatest(c.full_after_id, excluded.full_after_id));
+end
+$$;
+comment on function keap_meta.advance_cursor(text, bigint, timestamptz, bigint) is
+  'Advances an entity''s cursor inside a merge: updated_since = greatest(current, least(max update time merged, run start)); full_after_id = greatest(current, max id merged by a full traversal). Never moves backwards.';
+
+-- Delete detection: soft-deletes the live rows of p_target (optionally narrowed by p_scope, a
+-- trusted SQL condition) whose key no page in p_page_ids listed. Refuses (returns null, records an
+-- issue) when the listing is incomplete: an unparseable page or a record without a usable id would
+-- otherwise make live records look deleted. Also records source and warehouse counts.
+create or replace function keap_meta.soft_delete_unlisted(
+  p_run_id bigint, p_entity text, p_collection text, p_page_ids bigint[], p_target regclass, p_key_column text, p_scope text default null
+) returns bigint
+language plpgsql volatile
+as $$
+declare
+  v_bad_pages   bigint;
+  v_bad_records bigint;
+  v_listed      bigint;
+  v_deleted     bigint;
+  v_live        bigint;
+begin
+  perform keap_meta.drop_temp_table('sweep_listed');
+  create temporary table sweep_listed (id bigint primary key) on commit drop;
+  execute format($q$
+    with pages as (
+      select keap_meta.parse_page(s.payload, s.raw_body) as body from keap_staging.%I s where s.page_id = any($1)
+    ),
+    recs as (
+      select keap_meta.try_bigint(e.rec ->> 'id') as id
+        from pages p
+        cross join lateral jsonb_array_elements(keap_meta.json_array(p.body -> $2)) e(rec)
+       where keap_meta.page_problem(p.body, $2) is null
+    ),
+    listed as (
+      insert into pg_temp.sweep_listed select distinct id from recs where id is not null
+    )
+    select (select count(*) from pages p where keap_meta.page_problem(p.body, $2) is not null),
+           (select count(*) from recs where id is null)$q$, keap_meta.check_entity_name(p_entity))
+    into v_bad_pages, v_bad_records using p_page_ids, p_collection;
+  select count(*) into v_listed from pg_temp.sweep_listed;
+
+  if v_bad_pages > 0 or v_bad_records > 0 then
+    perform keap_meta.record_issue(p_run_id, p_entity, null, 'sweep', null,
+      format('delete detection skipped: the full listing had %s unparseable page(s) and %s record(s) without a usable id, so it is incomplete',
+             v_bad_pages, v_bad_records));
+    v_deleted := null;
+  else
+    execute format('update %s t set _deleted_at = now(), _synced_at = now(), _run_id = $1
+                     where t._deleted_at is null and (%s) and not exists (select from pg_temp.sweep_listed l where l.id = t.%I)',
+                   p_target, coalesce(p_scope, 'true'), p_key_column)
+      using p_run_id;
+    get diagnostics v_deleted = row_count;
+  end if;
+
+  execute format('select count(*) from %s t where t._deleted_at is null and (%s)', p_target, coalesce(p_scope, 'true')) into v_live;
+  insert into keap_meta.source_counts (run_id, entity, source_count, warehouse_count)
+  values (p_run_id, p_entity, v_listed, v_live)
+  on conflict (run_id, entity) do update
+    set source_count = excluded.source_count, warehouse_count = excluded.warehouse_count, counted_at = clock_timestamp();
+  perform keap_meta.drop_temp_table('sweep_listed');
+  return v_deleted;
+end
+$$;
+comment on function keap_meta.soft_delete_unlisted(bigint, text, text, bigint[], regclass, text, text) is
+  'Delete detection over a complete listing: sets _deleted_at on live rows of the target whose key none of the given staged pages listed, records keap_meta.source_counts, returns the rows soft-deleted. Returns null and records a row issue instead when the listing is incomplete (unparseable page, record without id).';
+
+-- Ends a full traversal: delete detection over every page of the entity fetched since the sweep
+-- started (it may span runs when a crashed run was resumed), then closes the sweep in the cursor.
+create or replace function keap_meta.finish_full_sweep(
+  p_run_id bigint, p_entity text, p_collection text, p_target regclass, p_key_column text
+) returns bigint
+language plpgsql volatile
+as $$
+declare
+  v_since   timestamptz;
+  v_pages   bigint[];
+  v_deleted bigint;
+begin
+  -- Without begin_full_sweep (an engine bug) the sweep is this run's own pages.
+  select coalesce(c.full_sweep_started_at, r.started_at) into v_since
+    from keap_meta.etl_run_log r left join keap_meta.sync_cursors c on c.entity = p_entity
+   where r.run_id = p_run_id;
+  execute format('select array(select page_id from keap_staging.%I where fetched_at >= $1 order by page_id)',
+                 keap_meta.check_entity_name(p_entity))
+    into v_pages using v_since;
+  v_deleted := keap_meta.soft_delete_unlisted(p_run_id, p_entity, p_collection, v_pages, p_target, p_key_column);
+
+  insert into keap_meta.sync_cursors as c (entity, updated_since, last_full_completed_at, last_run_id, updated_at)
+  values (p_entity, v_since, now(), p_run_id, clock_timestamp())
+  on conflict (entity) do update
+    set updated_since = coalesce(c.updated_since, c.full_sweep_started_at, excluded.updated_since),
+        last_full_completed_at = now(), full_after_id = null, full_sweep_started_at = null, full_sweep_run_id = null,
+        last_run_id = p_run_id, updated_at = clock_timestamp();
+  return coalesce(v_deleted, 0);
+end
+$$;
+comment on function keap_meta.finish_full_sweep(bigint, text, text, regclass, text) is
+  'Completes a full traversal: soft-deletes rows no page fetched since full_sweep_started_at listed (skipped, with a row issue, if that listing is incomplete), records source counts, sets last_full_completed_at, sets updated_since to the sweep start when null, and clears the sweep position. Returns rows soft-deleted.';
+
+create or replace function keap_meta.log_merge(
+  p_run_id bigint, p_entity text, p_procedure text, p_started_at timestamptz, p_issue_mark bigint,
+  p_inserted bigint, p_updated bigint, p_unchanged bigint, p_deleted bigint, p_pages integer
+) returns keap_meta.merge_log
+language sql volatile
+as $$
+  insert into keap_meta.merge_log (run_id, entity, procedure_name, inserted_count, updated_count, unchanged_count,
+                                   deleted_count, rejected_count, pages_merged, duration_ms)
+  values (p_run_id, p_entity, p_procedure, coalesce(p_inserted, 0), coalesce(p_updated, 0), coalesce(p_unchanged, 0),
+          coalesce(p_deleted, 0),
+          (select count(*) from keap_meta.row_issues i where i.run_id = p_run_id and i.entity = p_entity and i.issue_id > p_issue_mark),
+          coalesce(p_pages, 0),
+          (extract(epoch from clock_timestamp() - p_started_at) * 1000)::integer)
+  returning *
+$$;
+comment on function keap_meta.log_merge(bigint, text, text, timestamptz, bigint, bigint, bigint, bigint, bigint, integer) is
+  'Writes the merge log row of one merge call; rejected_count = row issues of the run and entity recorded since p_issue_mark.';

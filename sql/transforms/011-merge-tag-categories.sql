@@ -1,0 +1,90 @@
+-- keap.merge_tag_categories: staged pages of GET /rest/v2/tags/categories -> keap.tag_categories.
+-- Grain in: one staged page (keap_staging.tag_categories, collection key tag_categories) of the run.
+-- Grain out: one row per tag category (tag_category_id).
+-- Called by: the TypeScript engine after staging pages, p_finish_sweep => true after the last page
+-- of a complete full traversal. Safe to re-run: a second call finds no unmerged pages and logs zeros.
+
+create or replace procedure keap.merge_tag_categories(p_run_id bigint, p_finish_sweep boolean default false)
+language plpgsql
+as $$
+declare
+  v_started  timestamptz := clock_timestamp();
+  v_mark     bigint := keap_meta.issue_mark();
+  v_pages    bigint[];
+  v_written  bigint[];
+  v_inserted bigint;
+  v_updated  bigint;
+  v_received bigint;
+  v_deleted  bigint := 0;
+  v_max_updated timestamptz;
+  v_max_full_id bigint;
+begin
+  v_pages := keap_meta.claim_pages('tag_categories', p_run_id);
+
+  -- recs: every record of the claimed pages with a usable id (page and id problems recorded)
+  perform keap_meta.drop_temp_table('merge_recs');
+  create temporary table merge_recs on commit drop as
+  select r.*, keap_meta.try_timestamptz(r.rec ->> 'update_time') as updated_at
+    from keap_meta.page_records(p_run_id, 'tag_categories', v_pages, 'tag_categories') r;
+
+  -- src: one typed row per category, the newest version when the page set holds it twice
+  perform keap_meta.drop_temp_table('merge_src');
+  create temporary table merge_src on commit drop as
+  select distinct on (r.id)
+         r.id as tag_category_id, r.page_id, r.rec,
+         keap_meta.try_text(r.rec ->> 'name', keap_meta.max_short_text_chars()) as name,
+         keap_meta.try_text(r.rec ->> 'description', keap_meta.max_long_text_chars()) as description,
+         keap_meta.try_timestamptz(r.rec ->> 'create_time') as created_at,
+         r.updated_at
+    from pg_temp.merge_recs r
+   order by r.id, r.updated_at desc nulls last, r.page_id desc, r.ordinal desc;
+  select count(*) into v_received from pg_temp.merge_src;
+
+  -- upsert: write only new, changed or soft-deleted rows; xmax = 0 tells inserts from updates
+  with up as (
+    insert into keap.tag_categories as t (tag_category_id, name, description, created_at, updated_at, _run_id, _raw)
+    select s.tag_category_id, s.name, s.description, s.created_at, s.updated_at, p_run_id, s.rec
+      from pg_temp.merge_src s
+    on conflict (tag_category_id) do update
+      set name = excluded.name, description = excluded.description, created_at = excluded.created_at,
+          updated_at = excluded.updated_at, _run_id = excluded._run_id, _raw = excluded._raw,
+          _synced_at = now(), _deleted_at = null
+      where t._deleted_at is not null
+         or (t.name, t.description, t.created_at, t.updated_at, t._raw)
+            is distinct from (excluded.name, excluded.description, excluded.created_at, excluded.updated_at, excluded._raw)
+    returning t.tag_category_id, (t.xmax = 0) as inserted
+  )
+  select count(*) filter (where inserted), count(*) filter (where not inserted), coalesce(array_agg(tag_category_id), '{}')
+    into v_inserted, v_updated, v_written
+    from up;
+
+  -- issues: the values of the written rows that were stored as null or kept despite a problem
+  insert into keap_meta.row_issues (run_id, entity, record_key, field, raw_value, problem, staged_page_id)
+  select p_run_id, 'tag_categories', s.tag_category_id::text, i.field, i.raw_value, i.problem, s.page_id
+    from pg_temp.merge_src s
+    join unnest(v_written) w(id) on w.id = s.tag_category_id
+    cross join lateral (
+      select * from keap_meta.oversize_issues(s.rec, '{name}', keap_meta.max_short_text_chars())
+      union all select * from keap_meta.oversize_issues(s.rec, '{description}', keap_meta.max_long_text_chars())
+      union all select * from keap_meta.cast_issues(s.rec, '{create_time,update_time}', 'timestamptz')
+    ) i;
+
+  -- cursor: in this transaction, so it never moves past data that was not merged
+  select max(updated_at) filter (where traversal in ('incremental', 'full')), max(id) filter (where traversal = 'full')
+    into v_max_updated, v_max_full_id
+    from pg_temp.merge_recs;
+  perform keap_meta.advance_cursor('tag_categories', p_run_id, v_max_updated, v_max_full_id);
+  perform keap_meta.mark_pages_merged('tag_categories', v_pages);
+
+  -- sweep: after the last page of a full traversal, soft-delete what it did not list
+  if p_finish_sweep then
+    v_deleted := keap_meta.finish_full_sweep(p_run_id, 'tag_categories', 'tag_categories', 'keap.tag_categories', 'tag_category_id');
+  end if;
+
+  -- stats
+  perform keap_meta.log_merge(p_run_id, 'tag_categories', 'keap.merge_tag_categories', v_started, v_mark,
+                              v_inserted, v_updated, v_received - v_inserted - v_updated, v_deleted, cardinality(v_pages));
+end
+$$;
+comment on procedure keap.merge_tag_categories(bigint, boolean) is
+  'Merges the run''s unmerged staged pages of GET /rest/v2/tags/categories into keap.tag_categories (insert / update changed / clear _deleted_at), records row issues, advances the cursor, marks the pages merged and logs counts; with p_finish_sweep, soft-deletes categories a completed full traversal did not list. Never commits.';
