@@ -5,9 +5,9 @@
 // Data is deliberately nasty but legal: accents, CJK, RTL and emoji in names, apostrophes and
 // quotes, optional fields missing, empty arrays, custom-field text at the 65,535-char maximum,
 // and every enum value of every enum we serve (cycled by index so even small tenants have all).
-// Explicit `null` is only emitted where the spec allows it (custom-field `content`, and
-// undeclared properties) unless `nulls` is on, which mimics the live API's nulls for optional
-// strings at the cost of no longer validating against the spec.
+// The spec declares no nullable property, so explicit `null` appears only where it is legal: in
+// custom-field `content` (untyped), where unset fields are null. `nulls: true` instead mimics the
+// live API's nulls for absent optional strings, at the cost of no longer validating.
 import { hash4, unit, Rng, iso, isoDate } from './util.ts';
 
 export type Rec = Record<string, unknown>;
