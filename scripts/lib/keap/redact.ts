@@ -7,7 +7,7 @@ export const REDACTED = '[redacted]';
 
 const PATTERNS: [RegExp, string][] = [
   [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, `$1 ${REDACTED}`],
-  [/("?(?:access_token|refresh_token|client_secret|api_?key|x-keap-api-key|password|authorization)"?\s*[:=]\s*"?)[^"&\s,}]+/gi, `$1${REDACTED}`],
+  [/("?(?:access_token|refresh_token|client_secret|api_?key|x-keap-api-key|password)"?\s*[:=]\s*"?)[^"&\s,}]+/gi, `$1${REDACTED}`],
 ];
 
 export class Redactor {
