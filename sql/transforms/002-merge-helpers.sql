@@ -243,6 +243,41 @@ as $$
 $$;
 comment on function keap_meta.enum_issues(jsonb, text, text[]) is 'One row (field, raw value, problem) when the record''s field holds a value outside the allowed enum values; such values are kept, only recorded.';
 
+-- Custom field values of a record (contacts, companies): [{id, content}] -> {id: content}.
+-- Entries with null content are left out (Keap lists every field, mostly empty); an entry without
+-- an integer id is left out; the first entry of an id wins; text content over
+-- max_long_text_chars() becomes JSON null. custom_field_issues reports each of those problems.
+create or replace function keap_meta.custom_field_values(p_custom_fields jsonb) returns jsonb
+language sql immutable parallel safe
+as $$
+  select coalesce(jsonb_object_agg(x.id::text,
+           case when jsonb_typeof(e.cf -> 'content') = 'string' and length(e.cf ->> 'content') > keap_meta.max_long_text_chars()
+                then 'null'::jsonb else e.cf -> 'content' end
+           order by e.ord desc), '{}'::jsonb)
+    from jsonb_array_elements(keap_meta.json_array(p_custom_fields)) with ordinality e(cf, ord)
+    cross join lateral (select keap_meta.try_bigint(e.cf ->> 'id') as id) x
+   where x.id is not null and jsonb_typeof(e.cf -> 'content') <> 'null'
+$$;
+comment on function keap_meta.custom_field_values(jsonb) is 'A record''s custom_fields array as {custom field id: content}: null contents and entries without an integer id left out, first entry of an id wins, text over 65,535 characters stored as JSON null.';
+
+create or replace function keap_meta.custom_field_issues(p_custom_fields jsonb)
+returns table (field text, raw_value text, problem text)
+language sql immutable parallel safe
+as $$
+  select 'custom_fields[' || (x.ord - 1) || ']', left(x.cf::text, 10000),
+         case when x.id is null then 'custom field entry without an integer id; skipped, kept in _raw'
+              when x.nth > 1 then format('custom field %s listed twice; first kept', x.id)
+              else format('custom field %s value longer than %s characters (%s); stored as null, kept in _raw',
+                          x.id, keap_meta.max_long_text_chars(), length(x.cf ->> 'content')) end
+    from (select e.cf, e.ord, keap_meta.try_bigint(e.cf ->> 'id') as id,
+                 row_number() over (partition by keap_meta.try_bigint(e.cf ->> 'id') order by e.ord) as nth
+            from jsonb_array_elements(keap_meta.json_array(p_custom_fields)) with ordinality e(cf, ord)) x
+   where x.id is null
+      or x.nth > 1
+      or (jsonb_typeof(x.cf -> 'content') = 'string' and length(x.cf ->> 'content') > keap_meta.max_long_text_chars())
+$$;
+comment on function keap_meta.custom_field_issues(jsonb) is 'Row-issue rows (field, raw value, problem) for a record''s custom_fields array: entries without an integer id, repeated ids, text values over 65,535 characters.';
+
 -- The records of staged pages, one row each, with page-level and NUL problems recorded as row issues:
 -- unparseable pages and records without a usable integer id are not returned (they stay in staging);
 -- a record that held \u0000 comes back without it, with one issue per top-level field that held one.

@@ -1,0 +1,189 @@
+-- keap.merge_companies: staged pages of GET /rest/v2/companies -> keap.companies.
+-- Grain in: one staged page (keap_staging.companies, collection key companies) of the run.
+-- Grain out: one row per company (company_id); address, e-mail, phone and fax flattened into columns,
+-- custom field values as a JSON object.
+-- Called by: the TypeScript engine after staging pages, p_finish_sweep => true after the last page
+-- of a complete full traversal. Safe to re-run: a second call finds no unmerged pages and logs zeros.
+-- Custom field values: {custom field id: content}, fields with null content left out; a value over
+-- 65,535 characters is stored as JSON null with a row issue, an entry without an integer id is
+-- skipped with a row issue (both kept in _raw).
+
+create or replace procedure keap.merge_companies(p_run_id bigint, p_finish_sweep boolean default false)
+language plpgsql
+as $$
+declare
+  v_started  timestamptz := clock_timestamp();
+  v_mark     bigint := keap_meta.issue_mark();
+  v_pages    bigint[];
+  v_written  bigint[];
+  v_inserted bigint;
+  v_updated  bigint;
+  v_received bigint;
+  v_deleted  bigint := 0;
+  v_max_updated timestamptz;
+  v_max_full_id bigint;
+begin
+  v_pages := keap_meta.claim_pages('companies', p_run_id);
+
+  -- recs: every record of the claimed pages with a usable id (page and id problems recorded)
+  perform keap_meta.drop_temp_table('merge_recs');
+  create temporary table merge_recs on commit drop as
+  select r.*, keap_meta.try_timestamptz(r.rec ->> 'update_time') as updated_at
+    from keap_meta.page_records(p_run_id, 'companies', v_pages, 'companies') r;
+
+  -- src: one typed row per record, the newest version when the page set holds it twice
+  perform keap_meta.drop_temp_table('merge_src');
+  create temporary table merge_src on commit drop as
+  select distinct on (r.id)
+         r.id as company_id, r.page_id, r.rec,
+         keap_meta.try_text(r.rec ->> 'company_name', keap_meta.max_short_text_chars()) as company_name,
+         keap_meta.try_text(r.rec ->> 'title', keap_meta.max_short_text_chars()) as title,
+         keap_meta.try_text(r.rec ->> 'first_name', keap_meta.max_short_text_chars()) as first_name,
+         keap_meta.try_text(r.rec ->> 'middle_name', keap_meta.max_short_text_chars()) as middle_name,
+         keap_meta.try_text(r.rec ->> 'last_name', keap_meta.max_short_text_chars()) as last_name,
+         keap_meta.try_text(r.rec ->> 'suffix', keap_meta.max_short_text_chars()) as suffix,
+         keap_meta.try_text(r.rec ->> 'preferred_name', keap_meta.max_short_text_chars()) as preferred_name,
+         keap_meta.try_text(r.rec ->> 'job_title', keap_meta.max_short_text_chars()) as job_title,
+         keap_meta.try_text(r.rec #>> '{email_address,email}', keap_meta.max_short_text_chars()) as email,
+         keap_meta.try_boolean(r.rec #>> '{email_address,is_opt_in}') as is_email_opt_in,
+         keap_meta.try_text(r.rec #>> '{email_address,opt_in_reason}', keap_meta.max_long_text_chars()) as email_opt_in_reason,
+         keap_meta.try_text(r.rec #>> '{email_address,email_opt_status}', keap_meta.max_short_text_chars()) as email_opt_status,
+         keap_meta.try_text(r.rec #>> '{phone_number,number}', keap_meta.max_short_text_chars()) as phone_number,
+         keap_meta.try_text(r.rec #>> '{phone_number,extension}', keap_meta.max_short_text_chars()) as phone_extension,
+         keap_meta.try_text(r.rec #>> '{phone_number,type}', keap_meta.max_short_text_chars()) as phone_type,
+         keap_meta.try_text(r.rec #>> '{phone_number,number_e164}', keap_meta.max_short_text_chars()) as phone_number_e164,
+         keap_meta.try_text(r.rec #>> '{fax_number,number}', keap_meta.max_short_text_chars()) as fax_number,
+         keap_meta.try_text(r.rec #>> '{fax_number,type}', keap_meta.max_short_text_chars()) as fax_type,
+         keap_meta.try_text(r.rec #>> '{address,field}', keap_meta.max_short_text_chars()) as address_field,
+         keap_meta.try_text(r.rec #>> '{address,line1}', keap_meta.max_short_text_chars()) as address_line1,
+         keap_meta.try_text(r.rec #>> '{address,line2}', keap_meta.max_short_text_chars()) as address_line2,
+         keap_meta.try_text(r.rec #>> '{address,locality}', keap_meta.max_short_text_chars()) as address_locality,
+         keap_meta.try_text(r.rec #>> '{address,region}', keap_meta.max_short_text_chars()) as address_region,
+         keap_meta.try_text(r.rec #>> '{address,region_code}', keap_meta.max_short_text_chars()) as address_region_code,
+         keap_meta.try_text(r.rec #>> '{address,country}', keap_meta.max_short_text_chars()) as address_country,
+         keap_meta.try_text(r.rec #>> '{address,country_code}', keap_meta.max_short_text_chars()) as address_country_code,
+         keap_meta.try_text(r.rec #>> '{address,postal_code}', keap_meta.max_short_text_chars()) as address_postal_code,
+         keap_meta.try_text(r.rec #>> '{address,zip_code}', keap_meta.max_short_text_chars()) as address_zip_code,
+         keap_meta.try_text(r.rec #>> '{address,zip_four}', keap_meta.max_short_text_chars()) as address_zip_four,
+         keap_meta.try_text(r.rec ->> 'website', keap_meta.max_long_text_chars()) as website,
+         keap_meta.try_text(r.rec ->> 'notes', keap_meta.max_long_text_chars()) as notes,
+         keap_meta.try_text(r.rec ->> 'groups', keap_meta.max_long_text_chars()) as groups,
+         keap_meta.try_date(r.rec ->> 'anniversary_date') as anniversary_date,
+         keap_meta.try_date(r.rec ->> 'birth_date') as birth_date,
+         keap_meta.try_text(r.rec ->> 'assistant_name', keap_meta.max_short_text_chars()) as assistant_name,
+         keap_meta.try_text(r.rec ->> 'assistant_phone', keap_meta.max_short_text_chars()) as assistant_phone,
+         keap_meta.try_text(r.rec ->> 'billing_information', keap_meta.max_long_text_chars()) as billing_information,
+         keap_meta.try_text(r.rec ->> 'contact_type', keap_meta.max_short_text_chars()) as contact_type,
+         keap_meta.try_bigint(r.rec ->> 'owner_id') as owner_id,
+         keap_meta.try_text(r.rec ->> 'referral_code', keap_meta.max_short_text_chars()) as referral_code,
+         keap_meta.try_text(r.rec ->> 'spouse_name', keap_meta.max_short_text_chars()) as spouse_name,
+         keap_meta.try_bigint(r.rec ->> 'account_id') as account_id,
+         keap_meta.try_bigint(r.rec ->> 'created_by') as created_by,
+         keap_meta.try_bigint(r.rec ->> 'last_updated_by') as last_updated_by,
+         keap_meta.try_timestamptz(r.rec ->> 'create_time') as created_at,
+         keap_meta.try_timestamptz(r.rec ->> 'update_time') as updated_at,
+         keap_meta.custom_field_values(r.rec -> 'custom_fields') as custom_fields
+    from pg_temp.merge_recs r
+   order by r.id, r.updated_at desc nulls last, r.page_id desc, r.ordinal desc;
+  select count(*) into v_received from pg_temp.merge_src;
+
+  -- upsert: write only new, changed or soft-deleted rows; xmax = 0 tells inserts from updates
+  with up as (
+    insert into keap.companies as t (company_id, company_name, title, first_name, middle_name, last_name, suffix, preferred_name, job_title, email, is_email_opt_in, email_opt_in_reason, email_opt_status, phone_number, phone_extension, phone_type, phone_number_e164, fax_number, fax_type, address_field, address_line1, address_line2, address_locality, address_region, address_region_code, address_country, address_country_code, address_postal_code, address_zip_code, address_zip_four, website, notes, groups, anniversary_date, birth_date, assistant_name, assistant_phone, billing_information, contact_type, owner_id, referral_code, spouse_name, account_id, created_by, last_updated_by, created_at, updated_at, custom_fields, _run_id, _raw)
+    select s.company_id, s.company_name, s.title, s.first_name, s.middle_name, s.last_name, s.suffix, s.preferred_name, s.job_title, s.email, s.is_email_opt_in, s.email_opt_in_reason, s.email_opt_status, s.phone_number, s.phone_extension, s.phone_type, s.phone_number_e164, s.fax_number, s.fax_type, s.address_field, s.address_line1, s.address_line2, s.address_locality, s.address_region, s.address_region_code, s.address_country, s.address_country_code, s.address_postal_code, s.address_zip_code, s.address_zip_four, s.website, s.notes, s.groups, s.anniversary_date, s.birth_date, s.assistant_name, s.assistant_phone, s.billing_information, s.contact_type, s.owner_id, s.referral_code, s.spouse_name, s.account_id, s.created_by, s.last_updated_by, s.created_at, s.updated_at, s.custom_fields, p_run_id, s.rec
+      from pg_temp.merge_src s
+    on conflict (company_id) do update
+      set company_name = excluded.company_name,
+          title = excluded.title,
+          first_name = excluded.first_name,
+          middle_name = excluded.middle_name,
+          last_name = excluded.last_name,
+          suffix = excluded.suffix,
+          preferred_name = excluded.preferred_name,
+          job_title = excluded.job_title,
+          email = excluded.email,
+          is_email_opt_in = excluded.is_email_opt_in,
+          email_opt_in_reason = excluded.email_opt_in_reason,
+          email_opt_status = excluded.email_opt_status,
+          phone_number = excluded.phone_number,
+          phone_extension = excluded.phone_extension,
+          phone_type = excluded.phone_type,
+          phone_number_e164 = excluded.phone_number_e164,
+          fax_number = excluded.fax_number,
+          fax_type = excluded.fax_type,
+          address_field = excluded.address_field,
+          address_line1 = excluded.address_line1,
+          address_line2 = excluded.address_line2,
+          address_locality = excluded.address_locality,
+          address_region = excluded.address_region,
+          address_region_code = excluded.address_region_code,
+          address_country = excluded.address_country,
+          address_country_code = excluded.address_country_code,
+          address_postal_code = excluded.address_postal_code,
+          address_zip_code = excluded.address_zip_code,
+          address_zip_four = excluded.address_zip_four,
+          website = excluded.website,
+          notes = excluded.notes,
+          groups = excluded.groups,
+          anniversary_date = excluded.anniversary_date,
+          birth_date = excluded.birth_date,
+          assistant_name = excluded.assistant_name,
+          assistant_phone = excluded.assistant_phone,
+          billing_information = excluded.billing_information,
+          contact_type = excluded.contact_type,
+          owner_id = excluded.owner_id,
+          referral_code = excluded.referral_code,
+          spouse_name = excluded.spouse_name,
+          account_id = excluded.account_id,
+          created_by = excluded.created_by,
+          last_updated_by = excluded.last_updated_by,
+          created_at = excluded.created_at,
+          updated_at = excluded.updated_at,
+          custom_fields = excluded.custom_fields,
+          _run_id = excluded._run_id, _raw = excluded._raw, _synced_at = now(), _deleted_at = null
+      where t._deleted_at is not null
+         or (t.company_name, t.title, t.first_name, t.middle_name, t.last_name, t.suffix, t.preferred_name, t.job_title, t.email, t.is_email_opt_in, t.email_opt_in_reason, t.email_opt_status, t.phone_number, t.phone_extension, t.phone_type, t.phone_number_e164, t.fax_number, t.fax_type, t.address_field, t.address_line1, t.address_line2, t.address_locality, t.address_region, t.address_region_code, t.address_country, t.address_country_code, t.address_postal_code, t.address_zip_code, t.address_zip_four, t.website, t.notes, t.groups, t.anniversary_date, t.birth_date, t.assistant_name, t.assistant_phone, t.billing_information, t.contact_type, t.owner_id, t.referral_code, t.spouse_name, t.account_id, t.created_by, t.last_updated_by, t.created_at, t.updated_at, t.custom_fields, t._raw)
+            is distinct from (excluded.company_name, excluded.title, excluded.first_name, excluded.middle_name, excluded.last_name, excluded.suffix, excluded.preferred_name, excluded.job_title, excluded.email, excluded.is_email_opt_in, excluded.email_opt_in_reason, excluded.email_opt_status, excluded.phone_number, excluded.phone_extension, excluded.phone_type, excluded.phone_number_e164, excluded.fax_number, excluded.fax_type, excluded.address_field, excluded.address_line1, excluded.address_line2, excluded.address_locality, excluded.address_region, excluded.address_region_code, excluded.address_country, excluded.address_country_code, excluded.address_postal_code, excluded.address_zip_code, excluded.address_zip_four, excluded.website, excluded.notes, excluded.groups, excluded.anniversary_date, excluded.birth_date, excluded.assistant_name, excluded.assistant_phone, excluded.billing_information, excluded.contact_type, excluded.owner_id, excluded.referral_code, excluded.spouse_name, excluded.account_id, excluded.created_by, excluded.last_updated_by, excluded.created_at, excluded.updated_at, excluded.custom_fields, excluded._raw)
+    returning t.company_id, (t.xmax = 0) as inserted
+  )
+  select count(*) filter (where inserted), count(*) filter (where not inserted), coalesce(array_agg(company_id), '{}')
+    into v_inserted, v_updated, v_written
+    from up;
+
+  -- issues: the values of the written rows that were stored as null or kept despite a problem
+  insert into keap_meta.row_issues (run_id, entity, record_key, field, raw_value, problem, staged_page_id)
+  select p_run_id, 'companies', s.company_id::text, i.field, i.raw_value, i.problem, s.page_id
+    from pg_temp.merge_src s
+    join unnest(v_written) w(id) on w.id = s.company_id
+    cross join lateral (
+      select * from keap_meta.oversize_issues(s.rec, '{company_name,title,first_name,middle_name,last_name,suffix,preferred_name,job_title,email_address.email,email_address.email_opt_status,phone_number.number,phone_number.extension,phone_number.type,phone_number.number_e164,fax_number.number,fax_number.type,address.field,address.line1,address.line2,address.locality,address.region,address.region_code,address.country,address.country_code,address.postal_code,address.zip_code,address.zip_four,assistant_name,assistant_phone,contact_type,referral_code,spouse_name}', keap_meta.max_short_text_chars())
+      union all select * from keap_meta.oversize_issues(s.rec, '{email_address.opt_in_reason,website,notes,groups,billing_information}', keap_meta.max_long_text_chars())
+      union all select * from keap_meta.cast_issues(s.rec, '{create_time,update_time}', 'timestamptz')
+      union all select * from keap_meta.cast_issues(s.rec, '{anniversary_date,birth_date}', 'date')
+      union all select * from keap_meta.cast_issues(s.rec, '{owner_id,account_id,created_by,last_updated_by}', 'bigint')
+      union all select * from keap_meta.cast_issues(s.rec, '{email_address.is_opt_in}', 'boolean')
+      union all select * from keap_meta.enum_issues(s.rec, 'email_address.email_opt_status', '{UNENGAGED_MARKETABLE,SINGLE_OPT_IN,DOUBLE_OPT_IN,CONFIRMED,UNENGAGED_NON_MARKETABLE,NON_MARKETABLE,LOCKDOWN,BOUNCE,HARD_BOUNCE,MANUAL,ADMIN,SYSTEM,LIST_UNSUBSCRIBE,FEEDBACK,SPAM,INVALID,DEACTIVATED}')
+      union all select * from keap_meta.enum_issues(s.rec, 'address.field', '{ADDRESS_FIELD_UNSPECIFIED,BILLING,SHIPPING,OTHER}')
+      union all select * from keap_meta.custom_field_issues(s.rec -> 'custom_fields')
+    ) i;
+
+  -- cursor: in this transaction, so it never moves past data that was not merged
+  select max(updated_at) filter (where traversal in ('incremental', 'full')), max(id) filter (where traversal = 'full')
+    into v_max_updated, v_max_full_id
+    from pg_temp.merge_recs;
+  perform keap_meta.advance_cursor('companies', p_run_id, v_max_updated, v_max_full_id);
+  perform keap_meta.mark_pages_merged('companies', v_pages);
+
+  -- sweep: after the last page of a full traversal, soft-delete what it did not list
+  if p_finish_sweep then
+    v_deleted := keap_meta.finish_full_sweep(p_run_id, 'companies', 'companies', 'keap.companies', 'company_id');
+  end if;
+
+  -- stats
+  perform keap_meta.log_merge(p_run_id, 'companies', 'keap.merge_companies', v_started, v_mark,
+                              v_inserted, v_updated, v_received - v_inserted - v_updated, v_deleted, cardinality(v_pages));
+end
+$$;
+comment on procedure keap.merge_companies(bigint, boolean) is
+  'Merges the run''s unmerged staged pages of GET /rest/v2/companies into keap.companies (insert / update changed / clear _deleted_at), records row issues, advances the cursor, marks the pages merged and logs counts; with p_finish_sweep, soft-deletes records a completed full traversal did not list. Never commits.';
+
