@@ -1,7 +1,8 @@
 // Benchmark: a 1,000,000-contact Keap sandbox tenant paged end to end over HTTP at page_size 1000
 // (following next_page_token, with the fields a sync asks for). Reports start-up time, records/s
-// and peak RSS, and fails unless every contact id is seen exactly once. Env: BENCH_CONTACTS to
-// change the size, BENCH_FIELDS to change the requested fields.
+// and peak RSS, and fails unless every contact id is seen exactly once; then changes 1,000
+// contacts and checks an update-time window returns exactly those. Env: BENCH_CONTACTS to change
+// the size, BENCH_FIELDS to change the requested fields.
 import { startSandbox } from '../scripts/lib/sandbox/index.ts';
 
 const CONTACTS = Number(process.env.BENCH_CONTACTS ?? 1_000_000);
@@ -50,10 +51,45 @@ async function main(): Promise<void> {
       token = body.next_page_token ?? '';
       if (!token) break;
     }
+  } catch (e) {
+    await sb.close();
+    throw e;
+  }
+  const seconds = (performance.now() - t1) / 1000;
+
+  // Incremental: change 1,000 contacts, then an update-time window must return exactly those,
+  // without the server materialising the tenant (the time index is typed arrays).
+  const watermark = new Date(Date.now() - 1).toISOString();
+  const changed = new Set<string>();
+  const contacts = sb.store.collection('contacts');
+  const tagId = String(sb.store.list('tags').next().value?.id);
+  for (let i = 0; changed.size < Math.min(1000, expected); i++) {
+    // 7919 is prime to the tenant size, so these are distinct contacts spread over the id range.
+    const id = String(contacts.idOf((i * 7919) % CONTACTS));
+    if (i % 2 === 0) sb.store.updateContact(id, { job_title: `bench ${i}` });
+    else if (sb.store.tagLinks(id).some((l) => l.tag_id === tagId)) sb.store.removeTag(id, tagId);
+    else sb.store.applyTag(id, tagId);
+    changed.add(id);
+  }
+  const t2 = performance.now();
+  const incremental: string[] = [];
+  token = '';
+  try {
+    for (;;) {
+      const filter = encodeURIComponent(`start_update_time==${watermark}`);
+      const url = `${sb.url}/rest/v2/contacts?page_size=1000&order_by=update_time%20asc&filter=${filter}&fields=id,update_time,tag_ids${token ? `&page_token=${token}` : ''}`;
+      const res = await fetch(url, { headers: { 'X-Keap-API-Key': 'sandbox-api-key' } });
+      const body = (await res.json()) as { contacts: Array<{ id: string }>; next_page_token?: string };
+      if (res.status !== 200) throw new Error(`incremental: HTTP ${res.status} ${JSON.stringify(body)}`);
+      incremental.push(...body.contacts.map((c) => c.id));
+      token = body.next_page_token ?? '';
+      if (!token) break;
+    }
   } finally {
     await sb.close();
   }
-  const seconds = (performance.now() - t1) / 1000;
+  const incrementalMs = performance.now() - t2;
+  const incrementalOk = incremental.length === changed.size && incremental.every((id) => changed.has(id));
   const distinct = seen.reduce((a, b) => a + b, 0);
   const result = {
     contacts: expected,
@@ -64,11 +100,17 @@ async function main(): Promise<void> {
     mb_transferred: Math.round(bytes / 1e6),
     peak_rss_mb: rssMb(),
     duplicates,
+    incremental_changed: changed.size,
+    incremental_ms: Math.round(incrementalMs),
   };
   console.log(`paged ${records} records in ${seconds.toFixed(1)} s`);
   console.log(`BENCH_RESULT ${JSON.stringify(result)}`);
   if (duplicates !== 0 || distinct !== expected || records !== expected) {
     console.error(`FAIL: expected every one of ${expected} ids exactly once; saw ${records} records, ${distinct} distinct, ${duplicates} duplicates`);
+    process.exit(1);
+  }
+  if (!incrementalOk) {
+    console.error(`FAIL: the incremental window returned ${incremental.length} contacts; expected exactly the ${changed.size} changed ones`);
     process.exit(1);
   }
 }
