@@ -1,0 +1,85 @@
+-- keap_ops.entity_freshness: how current each synced Keap entity of the contact family is.
+-- Grain: entity (one row per entity the engine syncs, in the engine's order).
+-- Cost: per entity, the latest merge_log row (index merge_log_entity), the sync_cursors row, the
+-- latest source_counts row (primary key, newest run first), pg_class for a row estimate and a
+-- count of soft-deleted rows through a partial index. No scan of staging or of the live rows.
+-- Example:
+--   select entity, last_merged_at, lag_seconds, full_sweep_in_progress, deleted_count
+--     from keap_ops.entity_freshness order by sync_order;
+--   select entity from keap_ops.entity_freshness where lag_seconds > 6 * 3600;  -- stale entities
+drop view if exists keap_ops.entity_freshness;
+create view keap_ops.entity_freshness as
+with entities (sync_order, entity, target_table) as (
+  values (1, 'contact_model', 'keap.custom_fields'::regclass),
+         (2, 'tag_categories', 'keap.tag_categories'::regclass),
+         (3, 'tags', 'keap.tags'::regclass),
+         (4, 'companies', 'keap.companies'::regclass),
+         (5, 'contacts', 'keap.contacts'::regclass),
+         (6, 'tagged_contacts', 'keap.contact_tags'::regclass)
+),
+-- deleted: exact soft-deleted counts through the partial indexes of migration 00016
+deleted (entity, deleted_count) as (
+  select 'contact_model', count(*) from keap.custom_fields where _deleted_at is not null
+  union all select 'tag_categories', count(*) from keap.tag_categories where _deleted_at is not null
+  union all select 'tags', count(*) from keap.tags where _deleted_at is not null
+  union all select 'companies', count(*) from keap.companies where _deleted_at is not null
+  union all select 'contacts', count(*) from keap.contacts where _deleted_at is not null
+)
+select
+  e.entity,
+  e.sync_order,
+  e.target_table::text as target_table,
+  m.merged_at as last_merged_at,
+  m.run_id as last_merge_run_id,
+  m.inserted_count as last_inserted_count,
+  m.updated_count as last_updated_count,
+  m.unchanged_count as last_unchanged_count,
+  m.deleted_count as last_deleted_count,
+  m.rejected_count as last_rejected_count,
+  round(extract(epoch from clock_timestamp() - m.merged_at)::numeric, 3) as seconds_since_last_merge,
+  c.updated_since,
+  round(extract(epoch from clock_timestamp() - coalesce(c.updated_since, c.last_full_completed_at))::numeric, 3) as lag_seconds,
+  c.full_sweep_started_at is not null as full_sweep_in_progress,
+  c.full_after_id,
+  c.full_sweep_started_at,
+  c.last_full_completed_at,
+  nullif(greatest(t.reltuples, -1), -1)::bigint as approx_row_count,
+  d.deleted_count,
+  s.source_count as last_source_count,
+  s.warehouse_count as last_warehouse_count,
+  s.counted_at as last_counted_at
+from entities e
+join pg_class t on t.oid = e.target_table
+left join keap_meta.sync_cursors c on c.entity = e.entity
+left join deleted d on d.entity = e.entity
+left join lateral (
+  select ml.merged_at, ml.run_id, ml.inserted_count, ml.updated_count, ml.unchanged_count, ml.deleted_count, ml.rejected_count
+    from keap_meta.merge_log ml where ml.entity = e.entity order by ml.merge_id desc limit 1) m on true
+left join lateral (
+  select sc.source_count, sc.warehouse_count, sc.counted_at
+    from keap_meta.source_counts sc where sc.entity = e.entity order by sc.run_id desc limit 1) s on true
+order by e.sync_order;
+
+comment on view keap_ops.entity_freshness is 'One row per synced entity of the Keap contact family: last merge and its counts, the incremental watermark and full-traversal state, lag, and row / deleted / source counts. Cheap: no staging or full-table scans.';
+comment on column keap_ops.entity_freshness.entity is 'Entity name (staging table and sync_cursors key): contact_model, tag_categories, tags, companies, contacts, tagged_contacts.';
+comment on column keap_ops.entity_freshness.sync_order is 'Position in the engine''s processing order (1 first).';
+comment on column keap_ops.entity_freshness.target_table is 'Warehouse table the entity is merged into.';
+comment on column keap_ops.entity_freshness.last_merged_at is 'When the entity''s merge procedure last ran (keap_meta.merge_log), even if it had nothing to merge.';
+comment on column keap_ops.entity_freshness.last_merge_run_id is 'Run of that last merge.';
+comment on column keap_ops.entity_freshness.last_inserted_count is 'Rows inserted by the last merge call.';
+comment on column keap_ops.entity_freshness.last_updated_count is 'Rows updated by the last merge call.';
+comment on column keap_ops.entity_freshness.last_unchanged_count is 'Rows received unchanged by the last merge call.';
+comment on column keap_ops.entity_freshness.last_deleted_count is 'Rows soft-deleted by the last merge call.';
+comment on column keap_ops.entity_freshness.last_rejected_count is 'Row issues recorded by the last merge call (see keap_ops.recent_row_issues).';
+comment on column keap_ops.entity_freshness.seconds_since_last_merge is 'Seconds since the last merge call.';
+comment on column keap_ops.entity_freshness.updated_since is 'Incremental watermark (sync_cursors.updated_since): changes in Keap after it may not be in the warehouse yet.';
+comment on column keap_ops.entity_freshness.lag_seconds is 'Seconds between now and the watermark (or, for the unpaged model, the last complete snapshot): how stale the entity may be.';
+comment on column keap_ops.entity_freshness.full_sweep_in_progress is 'True while a full traversal has started and not completed (a crashed run resumes it).';
+comment on column keap_ops.entity_freshness.full_after_id is 'Keyset position of the full traversal in progress (largest id merged).';
+comment on column keap_ops.entity_freshness.full_sweep_started_at is 'When the full traversal in progress started.';
+comment on column keap_ops.entity_freshness.last_full_completed_at is 'When the last full traversal with delete detection (or model snapshot) completed.';
+comment on column keap_ops.entity_freshness.approx_row_count is 'Estimated rows in the target table (pg_class.reltuples, as of the last ANALYZE); null before the first ANALYZE.';
+comment on column keap_ops.entity_freshness.deleted_count is 'Exact number of soft-deleted rows (_deleted_at set); null for tagged_contacts (pairs are hard-deleted when a contact''s tag set shrinks).';
+comment on column keap_ops.entity_freshness.last_source_count is 'Records Keap listed at the last count (end of a full traversal or model snapshot).';
+comment on column keap_ops.entity_freshness.last_warehouse_count is 'Live warehouse rows at that same count; compare with last_source_count.';
+comment on column keap_ops.entity_freshness.last_counted_at is 'When those counts were taken.';
