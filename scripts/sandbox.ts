@@ -105,7 +105,7 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const sb = await startSandbox(opts);
   const ms = Math.round(performance.now() - t0);
-  const counts = Object.fromEntries(['contacts', 'companies', 'tags', 'orders', 'notes', 'tasks', 'users'].map((e) => [e, sb.store.count(e as never)]));
+  const counts = Object.fromEntries((['contacts', 'companies', 'tags', 'orders', 'notes', 'tasks', 'users'] as const).map((e) => [e, sb.store.count(e)]));
   process.stdout.write(
     [
       `Keap sandbox listening (started in ${ms} ms)`,
