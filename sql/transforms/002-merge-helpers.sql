@@ -378,7 +378,9 @@ begin
   if p_max_updated_at is null and p_max_full_id is null then
     return;
   end if;
-  select least(p_max_updated_at, r.started_at) into v_since from keap_meta.etl_run_log r where r.run_id = p_run_id;
+  -- (least() ignores nulls: without an update time there is no watermark to move.)
+  select case when p_max_updated_at is not null then least(p_max_updated_at, r.started_at) end
+    into v_since from keap_meta.etl_run_log r where r.run_id = p_run_id;
   insert into keap_meta.sync_cursors as c (entity, updated_since, full_after_id, last_run_id, updated_at)
   values (keap_meta.check_entity_name(p_entity), v_since, p_max_full_id, p_run_id, clock_timestamp())
   on conflict (entity) do update

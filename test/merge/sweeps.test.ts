@@ -145,6 +145,7 @@ describe('cursors', () => {
 
   it('a completed sweep with no watermark yet sets updated_since to the sweep start', async () => {
     const run = await startRun(db.sql);
+    await db.sql`select pg_sleep(0.02)`; // so the sweep start differs from the run start
     await db.sql`select keap_meta.begin_full_sweep('companies', ${run.runId})`;
     const { full_sweep_started_at: started } = await cursor('companies');
     await stage(db.sql, 'companies', run.runId, page('companies', [{ id: '1', company_name: 'No timestamps' }]), { traversal: 'full' });
