@@ -12,7 +12,9 @@ let sb: Sandbox;
 
 beforeAll(async () => {
   db = await createTestDatabase('sync_e2e');
-  sb = await startSandbox({ contacts: 400, seed: 7, apiKeys: [API_KEY] });
+  // Generous limits: pacing under a tight throttle has its own tests (test/keap); here many full
+  // runs back to back would otherwise spend minutes waiting for the rolling minute, as they should.
+  sb = await startSandbox({ contacts: 400, seed: 7, apiKeys: [API_KEY], limits: { throttlePerMinute: 100_000, dailyQuota: 10_000_000 } });
 });
 afterAll(async () => {
   await sb?.close();
@@ -60,12 +62,17 @@ describe('sync against the sandbox', () => {
     sb.store.removeTag(withTag.id, withTag.tag_ids![0]);
     const added = sb.store.addContact({ given_name: '美咲', family_name: '田中' });
 
+    const [{ updated_since: watermark }] = await db.sql`select updated_since from keap_meta.sync_cursors where entity = 'contacts'`;
     const res = await runSync({ db, config: sandboxConfig(sb, { KEAP_OVERLAP_SECONDS: '0' }) }, { trigger: 'test' });
     const contacts = res.value.entities.find((e) => e.entity === 'contacts')!;
     expect(contacts.traversal).toBe('incremental');
     const fetched = await contactRequests(res.runId);
-    // Exactly the changed contacts (4 updated/tagged + 1 added), nothing else.
-    expect(fetched.records).toBe(5);
+    // Exactly the contacts updated at or after the watermark (the bound is inclusive): the 5
+    // changed ones, plus the one whose update time is the watermark itself, if any.
+    const atOrAfter = ([...sb.store.list('contacts')] as { update_time: string }[]).filter((c) => new Date(c.update_time) >= watermark);
+    expect(atOrAfter.length).toBeGreaterThanOrEqual(5);
+    expect(atOrAfter.length).toBeLessThanOrEqual(6);
+    expect(fetched.records).toBe(atOrAfter.length);
     expect(contacts.inserted).toBe(1);
     await expectWarehouseEqualsSandbox(db.sql, sb);
     const [row] = await db.sql`select given_name from keap.contacts where contact_id = ${added.id as string}`;

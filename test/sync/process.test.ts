@@ -17,6 +17,7 @@ beforeAll(async () => {
     contacts: 300,
     seed: 11,
     apiKeys: [API_KEY],
+    limits: { throttlePerMinute: 100_000, dailyQuota: 10_000_000 },
     oauth: { clientId: 'cid', clientSecret: 'csecret', refreshToken: 'rt-0', accessTokenTtlSeconds: 1 },
   });
 });
