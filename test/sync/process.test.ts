@@ -68,7 +68,8 @@ describe('sync processes', () => {
   });
 
   it('an OAuth access token expiring mid-run is refreshed and the run succeeds without invalid_grant', async () => {
-    sb.setLatency(25);
+    // ~15 pages at ~120 ms outlive the 1-second access token at least once.
+    sb.setLatency(120);
     sb.store.updateContact(Number(([...sb.store.list('contacts')] as { id: string }[])[0].id), { job_title: 'OAuth test' });
     const before = sb.stats();
     const config = sandboxConfig(sb, {
@@ -77,7 +78,7 @@ describe('sync processes', () => {
       KEAP_CLIENT_SECRET: 'csecret',
       KEAP_REFRESH_TOKEN: sb.currentRefreshToken(),
       KEAP_TOKEN_URL: sb.tokenUrl,
-      KEAP_PAGE_SIZE: '25',
+      KEAP_PAGE_SIZE: '20',
     });
     const res = await runSync({ db, config }, { trigger: 'test', full: true, entities: ['contacts'] });
     sb.setLatency(0);
