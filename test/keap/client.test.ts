@@ -184,6 +184,33 @@ describe('KeapClient with a PAT/SAK', () => {
     }
   });
 
+  it('shares pacing between clients of one process: a new client knows when the earlier requests leave the window', async () => {
+    const clock = virtualClock();
+    const s = await startSandbox({ contacts: 100, seed: 2, apiKeys: [KEY], limits: { throttlePerMinute: 60 }, now: () => new Date(clock.t) });
+    try {
+      const t0 = clock.t;
+      await run(async (ctx) => {
+        const first = new KeapClient({ config: config(s.url), db, clock });
+        for (let i = 0; i < 57; i++) {
+          await first.get(ctx, '/rest/v2/contacts', { page_size: 1 }, { entity: 'contacts' });
+          clock.t += 500;
+        }
+      });
+      const { value } = await run(async (ctx) => {
+        const second = new KeapClient({ config: config(s.url), db, clock });
+        return second.get(ctx, '/rest/v2/contacts', { page_size: 1 }, { entity: 'contacts' });
+      });
+      expect(value.status).toBe(200);
+      // The first request left the window at ~t0 + 60 s; a client without that history would
+      // have waited a whole window after the last response (~t0 + 88 s).
+      expect(clock.t - t0).toBeGreaterThanOrEqual(60_000);
+      expect(clock.t - t0).toBeLessThan(62_000);
+      expect(s.stats().throttleViolations).toBe(0);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('keeps PAT/SAK requests at KEAP_MAX_RPS (token bucket)', async () => {
     const clock = virtualClock();
     const start = clock.t;

@@ -11,6 +11,7 @@
 // Every attempt, retries and failures included, is written with ctx.logRequest (with all response
 // headers; the SQL keeps the rate-limit ones). Aborting ctx.signal stops at once, without retries.
 // No key or token ever reaches an error message, a log entry or the request log (Redactor).
+import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../config.ts';
 import type { Db } from '../db.ts';
@@ -99,17 +100,52 @@ type Attempt = AttemptBase &
     | { kind: 'cancelled'; error: string; reason: unknown }
   );
 
+interface PacingState {
+  gate: ThrottleGate;
+  daily: DailyQuota;
+  bucket: TokenBucket;
+  /** Pacing decisions are taken one request at a time, so concurrent callers share the budget. */
+  chain: Promise<unknown>;
+}
+
+/**
+ * Pacing state per clock and credential, shared by every KeapClient of the process: a scheduled
+ * sync creates a new client per run, and two clients on one key must share one budget. With the
+ * history of earlier clients' requests, a new client knows when their slots leave the window
+ * instead of waiting for a whole one.
+ */
+const pacingStates = new WeakMap<Clock, Map<string, PacingState>>();
+
+function pacingStateFor(config: Config, clock: Clock): PacingState {
+  const who =
+    config.auth.mode === 'api_key'
+      ? `key:${createHash('sha256').update(config.auth.apiKey.reveal()).digest('hex').slice(0, 16)}`
+      : `oauth:${config.auth.clientId}`;
+  const key = `${config.apiUrl}|${who}|${config.maxRps}|${config.throttleReservePct}`;
+  let byKey = pacingStates.get(clock);
+  if (!byKey) pacingStates.set(clock, (byKey = new Map()));
+  let st = byKey.get(key);
+  if (!st) {
+    st = {
+      gate: new ThrottleGate(config.throttleReservePct, clock),
+      daily: new DailyQuota(clock),
+      bucket: new TokenBucket(config.maxRps, 1, clock),
+      chain: Promise.resolve(),
+    };
+    byKey.set(key, st);
+  }
+  return st;
+}
+
 export class KeapClient {
   private readonly config: Config;
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly redactor = new Redactor();
   private readonly auth: KeapAuth;
+  private readonly pacing: PacingState;
   private readonly gate: ThrottleGate;
   private readonly daily: DailyQuota;
-  private readonly bucket: TokenBucket;
-  /** Pacing decisions are taken one request at a time, so concurrent callers share the budget. */
-  private pacingChain: Promise<unknown> = Promise.resolve();
   private readonly s: Omit<KeapClientStats, 'tokenRefreshes'> = { requests: 0, retries: 0, throttleWaitsMs: 0, backoffWaitsMs: 0 };
 
   constructor(opts: KeapClientOptions) {
@@ -117,9 +153,9 @@ export class KeapClient {
     this.clock = opts.clock ?? realClock;
     this.random = opts.random ?? Math.random;
     this.auth = createAuth(opts.config, opts.db, this.redactor, { clock: this.clock, ...(opts.warn ? { warn: opts.warn } : {}) });
-    this.gate = new ThrottleGate(opts.config.throttleReservePct, this.clock);
-    this.daily = new DailyQuota(this.clock);
-    this.bucket = new TokenBucket(opts.config.maxRps, 1, this.clock);
+    this.pacing = pacingStateFor(opts.config, this.clock);
+    this.gate = this.pacing.gate;
+    this.daily = this.pacing.daily;
   }
 
   stats(): KeapClientStats {
@@ -254,10 +290,10 @@ export class KeapClient {
         this.s.throttleWaitsMs += w;
         await this.clock.sleep(w, ctx.signal);
       }
-      this.s.throttleWaitsMs += await this.bucket.take(ctx.signal);
+      this.s.throttleWaitsMs += await this.pacing.bucket.take(ctx.signal);
     };
-    const p = this.pacingChain.then(run);
-    this.pacingChain = p.catch(() => {});
+    const p = this.pacing.chain.then(run);
+    this.pacing.chain = p.catch(() => {});
     return p;
   }
 
