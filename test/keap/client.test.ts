@@ -359,6 +359,22 @@ describe('KeapClient with a PAT/SAK', () => {
     }
   });
 
+  it('times out a request that takes longer than KEAP_REQUEST_TIMEOUT_MS and retries it', async () => {
+    const s = await startSandbox({ contacts: 10, seed: 6, apiKeys: [KEY], latencyMs: 600 });
+    try {
+      const t0 = Date.now();
+      const err = await run(async (ctx) =>
+        new KeapClient({ config: config(s.url, { KEAP_MAX_RETRIES: '1', KEAP_REQUEST_TIMEOUT_MS: '200' }), db }).get(ctx, '/rest/v2/contacts', { page_size: 10 }, { entity: 'contacts' }),
+      ).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(KeapApiError);
+      expect((err as KeapApiError).status).toBeUndefined();
+      expect((err as Error).message).toMatch(/failed after 2 attempts: timeout after 200 ms/);
+      expect(Date.now() - t0).toBeLessThan(1500);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('does not retry a 400 and reports Keap\'s v2 error', async () => {
     const err = await run(async (ctx) =>
       new KeapClient({ config: config(sb.url), db }).get(ctx, '/rest/v2/contacts', { page_size: 10, filter: 'no_such_field==1' }, { entity: 'contacts' }),
