@@ -9,7 +9,9 @@
 // requests leave the window 60 s after they completed (the server counted them before that), so
 // from our own timestamps we know when capacity frees up. Requests by other processes on the same
 // credential are invisible until the next response; when our own timestamps cannot explain the
-// usage, the gate waits for a whole window after the last response.
+// usage, the gate waits for a whole window after the last response. The same reserve percentage
+// applies to the tenant minute window (API-NOTES suggests ~2% there; 5% errs on the safe side, as
+// the tenant budget is shared with every other integration).
 import type { RateSnapshot } from './headers.ts';
 
 export interface Clock {
