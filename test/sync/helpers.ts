@@ -13,7 +13,7 @@ export function sandboxConfig(sb: Sandbox, extra: Record<string, string> = {}): 
     {
       KEAP_API_URL: sb.url,
       KEAP_API_KEY: API_KEY,
-      KEAP_MAX_RPS: '1000',
+      KEAP_MAX_RPS: '10000',
       KEAP_BACKOFF_BASE_MS: '5',
       KEAP_BACKOFF_MAX_MS: '50',
       KEAP_MAX_RETRIES: '10',
@@ -32,7 +32,7 @@ export function sandboxEnv(sb: Sandbox, databaseUrl: string, extra: Record<strin
     DATABASE_URL: databaseUrl,
     KEAP_API_URL: sb.url,
     KEAP_API_KEY: API_KEY,
-    KEAP_MAX_RPS: '1000',
+    KEAP_MAX_RPS: '10000',
     KEAP_BACKOFF_BASE_MS: '5',
     KEAP_BACKOFF_MAX_MS: '50',
     KEAP_QUOTA_RESERVE: '0',
