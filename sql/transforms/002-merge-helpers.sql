@@ -64,18 +64,15 @@ end
 $$;
 comment on function keap_meta.try_date(text) is 'YYYY-MM-DD text (an ISO time part after it is ignored) to date, or null when it is not a valid date. Never raises.';
 
--- Keap v2 ids are JSON strings holding integers.
+-- Keap v2 ids are JSON strings holding integers. Plain SQL (inlined by the planner, no exception
+-- block): it runs for every id, tag id and custom field id, so it must be cheap.
 create or replace function keap_meta.try_bigint(p_value text) returns bigint
-language plpgsql immutable parallel safe
+language sql immutable parallel safe
 as $$
-begin
-  if p_value !~ '^\s*[+-]?\d{1,19}\s*$' then
-    return null;
-  end if;
-  return p_value::bigint;
-exception when numeric_value_out_of_range then
-  return null;
-end
+  select case when p_value ~ '^\s*[+-]?\d{1,18}\s*$' then p_value::bigint
+              when p_value ~ '^\s*[+-]?\d{19}\s*$'
+                   and btrim(p_value)::numeric between -9223372036854775808 and 9223372036854775807 then p_value::bigint
+         end
 $$;
 comment on function keap_meta.try_bigint(text) is 'Integer text (e.g. a Keap id) to bigint, or null when it is not an integer in bigint range. Never raises.';
 
@@ -243,6 +240,33 @@ as $$
 $$;
 comment on function keap_meta.enum_issues(jsonb, text, text[]) is 'One row (field, raw value, problem) when the record''s field holds a value outside the allowed enum values; such values are kept, only recorded.';
 
+-- Problem texts for one value, given its raw text and (for casts) whether the typed value came out
+-- null. Plain SQL, inlined: the merges evaluate them for every field of every written row. (Stable,
+-- not immutable, because format() is stable: an immutable SQL function calling it is not inlined.)
+create or replace function keap_meta.oversize_problem(p_raw text, p_max_chars integer) returns text
+language sql stable parallel safe
+as $$
+  select case when length(p_raw) > p_max_chars
+              then format('longer than %s characters (%s); stored as null, kept in _raw', p_max_chars, length(p_raw)) end
+$$;
+comment on function keap_meta.oversize_problem(text, integer) is 'Row-issue text when a raw value is longer than p_max_chars (so it was stored as null), else null.';
+
+create or replace function keap_meta.cast_problem(p_raw text, p_typed_is_null boolean, p_type text) returns text
+language sql stable parallel safe
+as $$
+  select case when p_typed_is_null and nullif(btrim(p_raw), '') is not null
+              then format('not a valid %s; stored as null, kept in _raw', p_type) end
+$$;
+comment on function keap_meta.cast_problem(text, boolean, text) is 'Row-issue text when a non-blank raw value gave a null typed value (not a valid timestamptz / date / bigint / boolean), else null.';
+
+create or replace function keap_meta.enum_problem(p_raw text, p_allowed text[]) returns text
+language sql immutable parallel safe
+as $$
+  select case when p_raw is not null and not (p_raw = any (p_allowed))
+              then 'unknown enum value (not in the Keap v2 spec); kept as received' end
+$$;
+comment on function keap_meta.enum_problem(text, text[]) is 'Row-issue text when a raw value is not one of the allowed enum values (such values are kept as received), else null.';
+
 -- Custom field values of a record (contacts, companies): [{id, content}] -> {id: content}.
 -- Entries with null content are left out (Keap lists every field, mostly empty); an entry without
 -- an integer id is left out; the first entry of an id wins; text content over
@@ -271,12 +295,13 @@ as $$
                           x.id, keap_meta.max_long_text_chars(), length(x.cf ->> 'content')) end
     from (select e.cf, e.ord, keap_meta.try_bigint(e.cf ->> 'id') as id,
                  row_number() over (partition by keap_meta.try_bigint(e.cf ->> 'id') order by e.ord) as nth
-            from jsonb_array_elements(keap_meta.json_array(p_custom_fields)) with ordinality e(cf, ord)) x
+            from jsonb_array_elements(keap_meta.json_array(p_custom_fields)) with ordinality e(cf, ord)
+           where jsonb_typeof(e.cf -> 'content') <> 'null') x
    where x.id is null
       or x.nth > 1
       or (jsonb_typeof(x.cf -> 'content') = 'string' and length(x.cf ->> 'content') > keap_meta.max_long_text_chars())
 $$;
-comment on function keap_meta.custom_field_issues(jsonb) is 'Row-issue rows (field, raw value, problem) for a record''s custom_fields array: entries without an integer id, repeated ids, text values over 65,535 characters.';
+comment on function keap_meta.custom_field_issues(jsonb) is 'Row-issue rows (field, raw value, problem) for the entries with a value of a record''s custom_fields array: no integer id, repeated id, text over 65,535 characters.';
 
 -- The records of staged pages, one row each, with page-level and NUL problems recorded as row issues:
 -- unparseable pages and records without a usable integer id are not returned (they stay in staging);

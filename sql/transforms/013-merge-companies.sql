@@ -31,11 +31,11 @@ begin
   select r.*, keap_meta.try_timestamptz(r.rec ->> 'update_time') as updated_at
     from keap_meta.page_records(p_run_id, 'companies', v_pages, 'companies') r;
 
-  -- src: one typed row per record, the newest version when the page set holds it twice
+  -- src: one typed row per record, the newest version when the page set holds it twice (the
+  -- newest is picked on narrow columns, so the sort never carries the records)
   perform keap_meta.drop_temp_table('merge_src');
   create temporary table merge_src on commit drop as
-  select distinct on (r.id)
-         r.id as company_id, r.page_id, r.rec,
+  select r.id as company_id, r.page_id, r.rec,
          keap_meta.try_text(r.rec ->> 'company_name', keap_meta.max_short_text_chars()) as company_name,
          keap_meta.try_text(r.rec ->> 'title', keap_meta.max_short_text_chars()) as title,
          keap_meta.try_text(r.rec ->> 'first_name', keap_meta.max_short_text_chars()) as first_name,
@@ -84,7 +84,10 @@ begin
          keap_meta.try_timestamptz(r.rec ->> 'update_time') as updated_at,
          keap_meta.custom_field_values(r.rec -> 'custom_fields') as custom_fields
     from pg_temp.merge_recs r
-   order by r.id, r.updated_at desc nulls last, r.page_id desc, r.ordinal desc;
+   where (r.page_id, r.ordinal) in (
+           select distinct on (d.id) d.page_id, d.ordinal
+             from pg_temp.merge_recs d
+            order by d.id, d.updated_at desc nulls last, d.page_id desc, d.ordinal desc);
   select count(*) into v_received from pg_temp.merge_src;
 
   -- upsert: write only new, changed or soft-deleted rows; xmax = 0 tells inserts from updates
@@ -152,20 +155,93 @@ begin
 
   -- issues: the values of the written rows that were stored as null or kept despite a problem
   insert into keap_meta.row_issues (run_id, entity, record_key, field, raw_value, problem, staged_page_id)
+  select p_run_id, 'companies', s.company_id::text, i.field, left(i.raw_value, 10000), i.problem, s.page_id
+    from pg_temp.merge_src s
+    join unnest(v_written) w(id) on w.id = s.company_id
+    cross join lateral (values
+      ('company_name', s.rec ->> 'company_name', keap_meta.oversize_problem(s.rec ->> 'company_name', keap_meta.max_short_text_chars())),
+      ('title', s.rec ->> 'title', keap_meta.oversize_problem(s.rec ->> 'title', keap_meta.max_short_text_chars())),
+      ('first_name', s.rec ->> 'first_name', keap_meta.oversize_problem(s.rec ->> 'first_name', keap_meta.max_short_text_chars())),
+      ('middle_name', s.rec ->> 'middle_name', keap_meta.oversize_problem(s.rec ->> 'middle_name', keap_meta.max_short_text_chars())),
+      ('last_name', s.rec ->> 'last_name', keap_meta.oversize_problem(s.rec ->> 'last_name', keap_meta.max_short_text_chars())),
+      ('suffix', s.rec ->> 'suffix', keap_meta.oversize_problem(s.rec ->> 'suffix', keap_meta.max_short_text_chars())),
+      ('preferred_name', s.rec ->> 'preferred_name', keap_meta.oversize_problem(s.rec ->> 'preferred_name', keap_meta.max_short_text_chars())),
+      ('job_title', s.rec ->> 'job_title', keap_meta.oversize_problem(s.rec ->> 'job_title', keap_meta.max_short_text_chars())),
+      ('email_address.email', s.rec #>> '{email_address,email}', keap_meta.oversize_problem(s.rec #>> '{email_address,email}', keap_meta.max_short_text_chars())),
+      ('email_address.is_opt_in', s.rec #>> '{email_address,is_opt_in}', keap_meta.cast_problem(s.rec #>> '{email_address,is_opt_in}', s.is_email_opt_in is null, 'boolean')),
+      ('email_address.opt_in_reason', s.rec #>> '{email_address,opt_in_reason}', keap_meta.oversize_problem(s.rec #>> '{email_address,opt_in_reason}', keap_meta.max_long_text_chars())),
+      ('email_address.email_opt_status', s.rec #>> '{email_address,email_opt_status}', keap_meta.oversize_problem(s.rec #>> '{email_address,email_opt_status}', keap_meta.max_short_text_chars())),
+      ('email_address.email_opt_status', s.rec #>> '{email_address,email_opt_status}', keap_meta.enum_problem(s.rec #>> '{email_address,email_opt_status}', '{UNENGAGED_MARKETABLE,SINGLE_OPT_IN,DOUBLE_OPT_IN,CONFIRMED,UNENGAGED_NON_MARKETABLE,NON_MARKETABLE,LOCKDOWN,BOUNCE,HARD_BOUNCE,MANUAL,ADMIN,SYSTEM,LIST_UNSUBSCRIBE,FEEDBACK,SPAM,INVALID,DEACTIVATED}')),
+      ('phone_number.number', s.rec #>> '{phone_number,number}', keap_meta.oversize_problem(s.rec #>> '{phone_number,number}', keap_meta.max_short_text_chars())),
+      ('phone_number.extension', s.rec #>> '{phone_number,extension}', keap_meta.oversize_problem(s.rec #>> '{phone_number,extension}', keap_meta.max_short_text_chars())),
+      ('phone_number.type', s.rec #>> '{phone_number,type}', keap_meta.oversize_problem(s.rec #>> '{phone_number,type}', keap_meta.max_short_text_chars())),
+      ('phone_number.number_e164', s.rec #>> '{phone_number,number_e164}', keap_meta.oversize_problem(s.rec #>> '{phone_number,number_e164}', keap_meta.max_short_text_chars())),
+      ('fax_number.number', s.rec #>> '{fax_number,number}', keap_meta.oversize_problem(s.rec #>> '{fax_number,number}', keap_meta.max_short_text_chars())),
+      ('fax_number.type', s.rec #>> '{fax_number,type}', keap_meta.oversize_problem(s.rec #>> '{fax_number,type}', keap_meta.max_short_text_chars())),
+      ('address.field', s.rec #>> '{address,field}', keap_meta.oversize_problem(s.rec #>> '{address,field}', keap_meta.max_short_text_chars())),
+      ('address.field', s.rec #>> '{address,field}', keap_meta.enum_problem(s.rec #>> '{address,field}', '{ADDRESS_FIELD_UNSPECIFIED,BILLING,SHIPPING,OTHER}')),
+      ('address.line1', s.rec #>> '{address,line1}', keap_meta.oversize_problem(s.rec #>> '{address,line1}', keap_meta.max_short_text_chars())),
+      ('address.line2', s.rec #>> '{address,line2}', keap_meta.oversize_problem(s.rec #>> '{address,line2}', keap_meta.max_short_text_chars())),
+      ('address.locality', s.rec #>> '{address,locality}', keap_meta.oversize_problem(s.rec #>> '{address,locality}', keap_meta.max_short_text_chars())),
+      ('address.region', s.rec #>> '{address,region}', keap_meta.oversize_problem(s.rec #>> '{address,region}', keap_meta.max_short_text_chars())),
+      ('address.region_code', s.rec #>> '{address,region_code}', keap_meta.oversize_problem(s.rec #>> '{address,region_code}', keap_meta.max_short_text_chars())),
+      ('address.country', s.rec #>> '{address,country}', keap_meta.oversize_problem(s.rec #>> '{address,country}', keap_meta.max_short_text_chars())),
+      ('address.country_code', s.rec #>> '{address,country_code}', keap_meta.oversize_problem(s.rec #>> '{address,country_code}', keap_meta.max_short_text_chars())),
+      ('address.postal_code', s.rec #>> '{address,postal_code}', keap_meta.oversize_problem(s.rec #>> '{address,postal_code}', keap_meta.max_short_text_chars())),
+      ('address.zip_code', s.rec #>> '{address,zip_code}', keap_meta.oversize_problem(s.rec #>> '{address,zip_code}', keap_meta.max_short_text_chars())),
+      ('address.zip_four', s.rec #>> '{address,zip_four}', keap_meta.oversize_problem(s.rec #>> '{address,zip_four}', keap_meta.max_short_text_chars())),
+      ('website', s.rec ->> 'website', keap_meta.oversize_problem(s.rec ->> 'website', keap_meta.max_long_text_chars())),
+      ('notes', s.rec ->> 'notes', keap_meta.oversize_problem(s.rec ->> 'notes', keap_meta.max_long_text_chars())),
+      ('groups', s.rec ->> 'groups', keap_meta.oversize_problem(s.rec ->> 'groups', keap_meta.max_long_text_chars())),
+      ('anniversary_date', s.rec ->> 'anniversary_date', keap_meta.cast_problem(s.rec ->> 'anniversary_date', s.anniversary_date is null, 'date')),
+      ('birth_date', s.rec ->> 'birth_date', keap_meta.cast_problem(s.rec ->> 'birth_date', s.birth_date is null, 'date')),
+      ('assistant_name', s.rec ->> 'assistant_name', keap_meta.oversize_problem(s.rec ->> 'assistant_name', keap_meta.max_short_text_chars())),
+      ('assistant_phone', s.rec ->> 'assistant_phone', keap_meta.oversize_problem(s.rec ->> 'assistant_phone', keap_meta.max_short_text_chars())),
+      ('billing_information', s.rec ->> 'billing_information', keap_meta.oversize_problem(s.rec ->> 'billing_information', keap_meta.max_long_text_chars())),
+      ('contact_type', s.rec ->> 'contact_type', keap_meta.oversize_problem(s.rec ->> 'contact_type', keap_meta.max_short_text_chars())),
+      ('owner_id', s.rec ->> 'owner_id', keap_meta.cast_problem(s.rec ->> 'owner_id', s.owner_id is null, 'bigint')),
+      ('referral_code', s.rec ->> 'referral_code', keap_meta.oversize_problem(s.rec ->> 'referral_code', keap_meta.max_short_text_chars())),
+      ('spouse_name', s.rec ->> 'spouse_name', keap_meta.oversize_problem(s.rec ->> 'spouse_name', keap_meta.max_short_text_chars())),
+      ('account_id', s.rec ->> 'account_id', keap_meta.cast_problem(s.rec ->> 'account_id', s.account_id is null, 'bigint')),
+      ('created_by', s.rec ->> 'created_by', keap_meta.cast_problem(s.rec ->> 'created_by', s.created_by is null, 'bigint')),
+      ('last_updated_by', s.rec ->> 'last_updated_by', keap_meta.cast_problem(s.rec ->> 'last_updated_by', s.last_updated_by is null, 'bigint')),
+      ('create_time', s.rec ->> 'create_time', keap_meta.cast_problem(s.rec ->> 'create_time', s.created_at is null, 'timestamptz')),
+      ('update_time', s.rec ->> 'update_time', keap_meta.cast_problem(s.rec ->> 'update_time', s.updated_at is null, 'timestamptz'))
+    ) i(field, raw_value, problem)
+   where (num_nonnulls(s.company_name, s.title, s.first_name, s.middle_name, s.last_name, s.suffix, s.preferred_name,
+          s.job_title, s.email, s.is_email_opt_in, s.email_opt_in_reason, s.email_opt_status, s.phone_number,
+          s.phone_extension, s.phone_type, s.phone_number_e164, s.fax_number, s.fax_type, s.address_field,
+          s.address_line1, s.address_line2, s.address_locality, s.address_region, s.address_region_code,
+          s.address_country, s.address_country_code, s.address_postal_code, s.address_zip_code,
+          s.address_zip_four, s.website, s.notes, s.groups, s.anniversary_date, s.birth_date, s.assistant_name,
+          s.assistant_phone, s.billing_information, s.contact_type, s.owner_id, s.referral_code, s.spouse_name,
+          s.account_id, s.created_by, s.last_updated_by, s.created_at, s.updated_at)
+      < num_nonnulls(s.rec ->> 'company_name', s.rec ->> 'title', s.rec ->> 'first_name', s.rec ->> 'middle_name',
+          s.rec ->> 'last_name', s.rec ->> 'suffix', s.rec ->> 'preferred_name', s.rec ->> 'job_title',
+          s.rec #>> '{email_address,email}', nullif(btrim(s.rec #>> '{email_address,is_opt_in}'), ''),
+          s.rec #>> '{email_address,opt_in_reason}', s.rec #>> '{email_address,email_opt_status}',
+          s.rec #>> '{phone_number,number}', s.rec #>> '{phone_number,extension}',
+          s.rec #>> '{phone_number,type}', s.rec #>> '{phone_number,number_e164}',
+          s.rec #>> '{fax_number,number}', s.rec #>> '{fax_number,type}', s.rec #>> '{address,field}',
+          s.rec #>> '{address,line1}', s.rec #>> '{address,line2}', s.rec #>> '{address,locality}',
+          s.rec #>> '{address,region}', s.rec #>> '{address,region_code}', s.rec #>> '{address,country}',
+          s.rec #>> '{address,country_code}', s.rec #>> '{address,postal_code}',
+          s.rec #>> '{address,zip_code}', s.rec #>> '{address,zip_four}', s.rec ->> 'website',
+          s.rec ->> 'notes', s.rec ->> 'groups', nullif(btrim(s.rec ->> 'anniversary_date'), ''),
+          nullif(btrim(s.rec ->> 'birth_date'), ''), s.rec ->> 'assistant_name', s.rec ->> 'assistant_phone',
+          s.rec ->> 'billing_information', s.rec ->> 'contact_type', nullif(btrim(s.rec ->> 'owner_id'), ''),
+          s.rec ->> 'referral_code', s.rec ->> 'spouse_name', nullif(btrim(s.rec ->> 'account_id'), ''),
+          nullif(btrim(s.rec ->> 'created_by'), ''), nullif(btrim(s.rec ->> 'last_updated_by'), ''),
+          nullif(btrim(s.rec ->> 'create_time'), ''), nullif(btrim(s.rec ->> 'update_time'), ''))
+          or not (s.email_opt_status = any ('{UNENGAGED_MARKETABLE,SINGLE_OPT_IN,DOUBLE_OPT_IN,CONFIRMED,UNENGAGED_NON_MARKETABLE,NON_MARKETABLE,LOCKDOWN,BOUNCE,HARD_BOUNCE,MANUAL,ADMIN,SYSTEM,LIST_UNSUBSCRIBE,FEEDBACK,SPAM,INVALID,DEACTIVATED}'))
+          or not (s.address_field = any ('{ADDRESS_FIELD_UNSPECIFIED,BILLING,SHIPPING,OTHER}')))
+     and i.problem is not null;
+
+  insert into keap_meta.row_issues (run_id, entity, record_key, field, raw_value, problem, staged_page_id)
   select p_run_id, 'companies', s.company_id::text, i.field, i.raw_value, i.problem, s.page_id
     from pg_temp.merge_src s
     join unnest(v_written) w(id) on w.id = s.company_id
-    cross join lateral (
-      select * from keap_meta.oversize_issues(s.rec, '{company_name,title,first_name,middle_name,last_name,suffix,preferred_name,job_title,email_address.email,email_address.email_opt_status,phone_number.number,phone_number.extension,phone_number.type,phone_number.number_e164,fax_number.number,fax_number.type,address.field,address.line1,address.line2,address.locality,address.region,address.region_code,address.country,address.country_code,address.postal_code,address.zip_code,address.zip_four,assistant_name,assistant_phone,contact_type,referral_code,spouse_name}', keap_meta.max_short_text_chars())
-      union all select * from keap_meta.oversize_issues(s.rec, '{email_address.opt_in_reason,website,notes,groups,billing_information}', keap_meta.max_long_text_chars())
-      union all select * from keap_meta.cast_issues(s.rec, '{create_time,update_time}', 'timestamptz')
-      union all select * from keap_meta.cast_issues(s.rec, '{anniversary_date,birth_date}', 'date')
-      union all select * from keap_meta.cast_issues(s.rec, '{owner_id,account_id,created_by,last_updated_by}', 'bigint')
-      union all select * from keap_meta.cast_issues(s.rec, '{email_address.is_opt_in}', 'boolean')
-      union all select * from keap_meta.enum_issues(s.rec, 'email_address.email_opt_status', '{UNENGAGED_MARKETABLE,SINGLE_OPT_IN,DOUBLE_OPT_IN,CONFIRMED,UNENGAGED_NON_MARKETABLE,NON_MARKETABLE,LOCKDOWN,BOUNCE,HARD_BOUNCE,MANUAL,ADMIN,SYSTEM,LIST_UNSUBSCRIBE,FEEDBACK,SPAM,INVALID,DEACTIVATED}')
-      union all select * from keap_meta.enum_issues(s.rec, 'address.field', '{ADDRESS_FIELD_UNSPECIFIED,BILLING,SHIPPING,OTHER}')
-      union all select * from keap_meta.custom_field_issues(s.rec -> 'custom_fields')
-    ) i;
+    cross join lateral keap_meta.custom_field_issues(s.rec -> 'custom_fields') i;
 
   -- cursor: in this transaction, so it never moves past data that was not merged
   select max(updated_at) filter (where traversal in ('incremental', 'full')), max(id) filter (where traversal = 'full')

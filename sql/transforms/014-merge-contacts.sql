@@ -35,11 +35,11 @@ begin
   select r.*, keap_meta.try_timestamptz(r.rec ->> 'update_time') as updated_at
     from keap_meta.page_records(p_run_id, 'contacts', v_pages, 'contacts') r;
 
-  -- src: one typed row per record, the newest version when the page set holds it twice
+  -- src: one typed row per record, the newest version when the page set holds it twice (the
+  -- newest is picked on narrow columns, so the sort never carries the records)
   perform keap_meta.drop_temp_table('merge_src');
   create temporary table merge_src on commit drop as
-  select distinct on (r.id)
-         r.id as contact_id, r.page_id, r.rec,
+  select r.id as contact_id, r.page_id, r.rec,
          keap_meta.try_text(r.rec ->> 'given_name', keap_meta.max_short_text_chars()) as given_name,
          keap_meta.try_text(r.rec ->> 'middle_name', keap_meta.max_short_text_chars()) as middle_name,
          keap_meta.try_text(r.rec ->> 'family_name', keap_meta.max_short_text_chars()) as family_name,
@@ -72,7 +72,10 @@ begin
          keap_meta.try_timestamptz(r.rec ->> 'create_time') as created_at,
          keap_meta.try_timestamptz(r.rec ->> 'update_time') as updated_at
     from pg_temp.merge_recs r
-   order by r.id, r.updated_at desc nulls last, r.page_id desc, r.ordinal desc;
+   where (r.page_id, r.ordinal) in (
+           select distinct on (d.id) d.page_id, d.ordinal
+             from pg_temp.merge_recs d
+            order by d.id, d.updated_at desc nulls last, d.page_id desc, d.ordinal desc);
   select count(*) into v_received from pg_temp.merge_src;
 
   -- upsert: write only new, changed or soft-deleted rows; xmax = 0 tells inserts from updates
@@ -124,17 +127,63 @@ begin
 
   -- issues: the values of the written rows that were stored as null or kept despite a problem
   insert into keap_meta.row_issues (run_id, entity, record_key, field, raw_value, problem, staged_page_id)
-  select p_run_id, 'contacts', s.contact_id::text, i.field, i.raw_value, i.problem, s.page_id
+  select p_run_id, 'contacts', s.contact_id::text, i.field, left(i.raw_value, 10000), i.problem, s.page_id
     from pg_temp.merge_src s
     join unnest(v_written) w(id) on w.id = s.contact_id
-    cross join lateral (
-      select * from keap_meta.oversize_issues(s.rec, '{given_name,middle_name,family_name,preferred_name,prefix,suffix,job_title,company.company_name,spouse_name,contact_type,source_type,origin.ip_address,preferred_locale,time_zone,referral_code,score_value,assistant_name,assistant_phone}', keap_meta.max_short_text_chars())
-      union all select * from keap_meta.oversize_issues(s.rec, '{website,billing_information}', keap_meta.max_long_text_chars())
-      union all select * from keap_meta.cast_issues(s.rec, '{origin.date,create_time,update_time}', 'timestamptz')
-      union all select * from keap_meta.cast_issues(s.rec, '{birth_date,anniversary_date}', 'date')
-      union all select * from keap_meta.cast_issues(s.rec, '{company.id,owner_id,leadsource_id,account_id,created_by,last_updated_by}', 'bigint')
-      union all select * from keap_meta.enum_issues(s.rec, 'source_type', '{SOURCE_TYPE_UNSPECIFIED,API,APPOINTMENT,FORM_API_HOSTED,FORM_API_INTERNAL,IMPORT,INTERNAL_FORM,LANDING_PAGE,MANUAL,OTHER,UNKNOWN,WEBFORM}')
-    ) i;
+    cross join lateral (values
+      ('given_name', s.rec ->> 'given_name', keap_meta.oversize_problem(s.rec ->> 'given_name', keap_meta.max_short_text_chars())),
+      ('middle_name', s.rec ->> 'middle_name', keap_meta.oversize_problem(s.rec ->> 'middle_name', keap_meta.max_short_text_chars())),
+      ('family_name', s.rec ->> 'family_name', keap_meta.oversize_problem(s.rec ->> 'family_name', keap_meta.max_short_text_chars())),
+      ('preferred_name', s.rec ->> 'preferred_name', keap_meta.oversize_problem(s.rec ->> 'preferred_name', keap_meta.max_short_text_chars())),
+      ('prefix', s.rec ->> 'prefix', keap_meta.oversize_problem(s.rec ->> 'prefix', keap_meta.max_short_text_chars())),
+      ('suffix', s.rec ->> 'suffix', keap_meta.oversize_problem(s.rec ->> 'suffix', keap_meta.max_short_text_chars())),
+      ('job_title', s.rec ->> 'job_title', keap_meta.oversize_problem(s.rec ->> 'job_title', keap_meta.max_short_text_chars())),
+      ('company.id', s.rec #>> '{company,id}', keap_meta.cast_problem(s.rec #>> '{company,id}', s.company_id is null, 'bigint')),
+      ('company.company_name', s.rec #>> '{company,company_name}', keap_meta.oversize_problem(s.rec #>> '{company,company_name}', keap_meta.max_short_text_chars())),
+      ('website', s.rec ->> 'website', keap_meta.oversize_problem(s.rec ->> 'website', keap_meta.max_long_text_chars())),
+      ('birth_date', s.rec ->> 'birth_date', keap_meta.cast_problem(s.rec ->> 'birth_date', s.birth_date is null, 'date')),
+      ('anniversary_date', s.rec ->> 'anniversary_date', keap_meta.cast_problem(s.rec ->> 'anniversary_date', s.anniversary_date is null, 'date')),
+      ('spouse_name', s.rec ->> 'spouse_name', keap_meta.oversize_problem(s.rec ->> 'spouse_name', keap_meta.max_short_text_chars())),
+      ('contact_type', s.rec ->> 'contact_type', keap_meta.oversize_problem(s.rec ->> 'contact_type', keap_meta.max_short_text_chars())),
+      ('owner_id', s.rec ->> 'owner_id', keap_meta.cast_problem(s.rec ->> 'owner_id', s.owner_id is null, 'bigint')),
+      ('leadsource_id', s.rec ->> 'leadsource_id', keap_meta.cast_problem(s.rec ->> 'leadsource_id', s.lead_source_id is null, 'bigint')),
+      ('source_type', s.rec ->> 'source_type', keap_meta.oversize_problem(s.rec ->> 'source_type', keap_meta.max_short_text_chars())),
+      ('source_type', s.rec ->> 'source_type', keap_meta.enum_problem(s.rec ->> 'source_type', '{SOURCE_TYPE_UNSPECIFIED,API,APPOINTMENT,FORM_API_HOSTED,FORM_API_INTERNAL,IMPORT,INTERNAL_FORM,LANDING_PAGE,MANUAL,OTHER,UNKNOWN,WEBFORM}')),
+      ('origin.date', s.rec #>> '{origin,date}', keap_meta.cast_problem(s.rec #>> '{origin,date}', s.origin_at is null, 'timestamptz')),
+      ('origin.ip_address', s.rec #>> '{origin,ip_address}', keap_meta.oversize_problem(s.rec #>> '{origin,ip_address}', keap_meta.max_short_text_chars())),
+      ('preferred_locale', s.rec ->> 'preferred_locale', keap_meta.oversize_problem(s.rec ->> 'preferred_locale', keap_meta.max_short_text_chars())),
+      ('time_zone', s.rec ->> 'time_zone', keap_meta.oversize_problem(s.rec ->> 'time_zone', keap_meta.max_short_text_chars())),
+      ('referral_code', s.rec ->> 'referral_code', keap_meta.oversize_problem(s.rec ->> 'referral_code', keap_meta.max_short_text_chars())),
+      ('score_value', s.rec ->> 'score_value', keap_meta.oversize_problem(s.rec ->> 'score_value', keap_meta.max_short_text_chars())),
+      ('account_id', s.rec ->> 'account_id', keap_meta.cast_problem(s.rec ->> 'account_id', s.account_id is null, 'bigint')),
+      ('assistant_name', s.rec ->> 'assistant_name', keap_meta.oversize_problem(s.rec ->> 'assistant_name', keap_meta.max_short_text_chars())),
+      ('assistant_phone', s.rec ->> 'assistant_phone', keap_meta.oversize_problem(s.rec ->> 'assistant_phone', keap_meta.max_short_text_chars())),
+      ('billing_information', s.rec ->> 'billing_information', keap_meta.oversize_problem(s.rec ->> 'billing_information', keap_meta.max_long_text_chars())),
+      ('created_by', s.rec ->> 'created_by', keap_meta.cast_problem(s.rec ->> 'created_by', s.created_by is null, 'bigint')),
+      ('last_updated_by', s.rec ->> 'last_updated_by', keap_meta.cast_problem(s.rec ->> 'last_updated_by', s.last_updated_by is null, 'bigint')),
+      ('create_time', s.rec ->> 'create_time', keap_meta.cast_problem(s.rec ->> 'create_time', s.created_at is null, 'timestamptz')),
+      ('update_time', s.rec ->> 'update_time', keap_meta.cast_problem(s.rec ->> 'update_time', s.updated_at is null, 'timestamptz'))
+    ) i(field, raw_value, problem)
+   where (num_nonnulls(s.given_name, s.middle_name, s.family_name, s.preferred_name, s.prefix, s.suffix, s.job_title,
+          s.company_id, s.company_name, s.website, s.birth_date, s.anniversary_date, s.spouse_name,
+          s.contact_type, s.owner_id, s.lead_source_id, s.source_type, s.origin_at, s.origin_ip_address,
+          s.preferred_locale, s.time_zone, s.referral_code, s.score_value, s.account_id, s.assistant_name,
+          s.assistant_phone, s.billing_information, s.created_by, s.last_updated_by, s.created_at,
+          s.updated_at)
+      < num_nonnulls(s.rec ->> 'given_name', s.rec ->> 'middle_name', s.rec ->> 'family_name', s.rec ->> 'preferred_name',
+          s.rec ->> 'prefix', s.rec ->> 'suffix', s.rec ->> 'job_title',
+          nullif(btrim(s.rec #>> '{company,id}'), ''), s.rec #>> '{company,company_name}', s.rec ->> 'website',
+          nullif(btrim(s.rec ->> 'birth_date'), ''), nullif(btrim(s.rec ->> 'anniversary_date'), ''),
+          s.rec ->> 'spouse_name', s.rec ->> 'contact_type', nullif(btrim(s.rec ->> 'owner_id'), ''),
+          nullif(btrim(s.rec ->> 'leadsource_id'), ''), s.rec ->> 'source_type',
+          nullif(btrim(s.rec #>> '{origin,date}'), ''), s.rec #>> '{origin,ip_address}',
+          s.rec ->> 'preferred_locale', s.rec ->> 'time_zone', s.rec ->> 'referral_code',
+          s.rec ->> 'score_value', nullif(btrim(s.rec ->> 'account_id'), ''), s.rec ->> 'assistant_name',
+          s.rec ->> 'assistant_phone', s.rec ->> 'billing_information',
+          nullif(btrim(s.rec ->> 'created_by'), ''), nullif(btrim(s.rec ->> 'last_updated_by'), ''),
+          nullif(btrim(s.rec ->> 'create_time'), ''), nullif(btrim(s.rec ->> 'update_time'), ''))
+          or not (s.source_type = any ('{SOURCE_TYPE_UNSPECIFIED,API,APPOINTMENT,FORM_API_HOSTED,FORM_API_INTERNAL,IMPORT,INTERNAL_FORM,LANDING_PAGE,MANUAL,OTHER,UNKNOWN,WEBFORM}')))
+     and i.problem is not null;
 
   -- children: every written contact's e-mails, phones, addresses and custom field values are
   -- replaced (delete + insert), so removed ones disappear
@@ -146,107 +195,158 @@ begin
   -- contact_emails: one row per slot; a missing, unknown or repeated slot cannot be keyed (issue, skipped)
   with items as (
     select s.contact_id, s.page_id, e.item, e.ord, e.item ->> 'field' as field,
-           row_number() over (partition by s.contact_id, e.item ->> 'field' order by e.ord) as nth
+           row_number() over (partition by s.contact_id, e.item ->> 'field' order by e.ord) as nth,
+           keap_meta.try_text(e.item ->> 'email', keap_meta.max_short_text_chars()) as email,
+           keap_meta.try_boolean(e.item ->> 'is_opt_in') as is_opt_in,
+           keap_meta.try_text(e.item ->> 'opt_in_reason', keap_meta.max_long_text_chars()) as opt_in_reason,
+           keap_meta.try_text(e.item ->> 'email_opt_status', keap_meta.max_short_text_chars()) as email_opt_status
       from pg_temp.merge_src s
       join unnest(v_written) w(id) on w.id = s.contact_id
       cross join lateral jsonb_array_elements(keap_meta.json_array(s.rec -> 'email_addresses')) with ordinality e(item, ord)
   ),
   item_issues as (
     insert into keap_meta.row_issues (run_id, entity, record_key, field, raw_value, problem, staged_page_id)
-    select p_run_id, 'contacts', i.contact_id::text, 'email_addresses[' || (i.ord - 1) || '].' || x.field, x.raw_value, x.problem, i.page_id
+    select p_run_id, 'contacts', i.contact_id::text, x.field, left(x.raw_value, 10000), x.problem, i.page_id
       from items i
-      cross join lateral (
-        select 'field' as field, left(i.item::text, 10000) as raw_value,
-               case when i.field is null then 'e-mail without a slot (field); skipped, kept in _raw'
-                    when not (i.field = any ('{EMAIL1,EMAIL2,EMAIL3}')) then 'unknown e-mail slot; skipped, kept in _raw'
-                    else 'e-mail slot listed twice; first kept' end as problem
-         where i.field is null or not (i.field = any ('{EMAIL1,EMAIL2,EMAIL3}')) or i.nth > 1
-        union all
-        select y.* from (
-                 select * from keap_meta.oversize_issues(i.item, '{email,email_opt_status}', keap_meta.max_short_text_chars())
-                 union all select * from keap_meta.oversize_issues(i.item, '{opt_in_reason}', keap_meta.max_long_text_chars())
-                 union all select * from keap_meta.cast_issues(i.item, '{is_opt_in}', 'boolean')
-                 union all select * from keap_meta.enum_issues(i.item, 'email_opt_status', '{UNENGAGED_MARKETABLE,SINGLE_OPT_IN,DOUBLE_OPT_IN,CONFIRMED,UNENGAGED_NON_MARKETABLE,NON_MARKETABLE,LOCKDOWN,BOUNCE,HARD_BOUNCE,MANUAL,ADMIN,SYSTEM,LIST_UNSUBSCRIBE,FEEDBACK,SPAM,INVALID,DEACTIVATED}')
-               ) y
-         where i.field = any ('{EMAIL1,EMAIL2,EMAIL3}') and i.nth = 1
-      ) x
+      cross join lateral (values
+        ('email_addresses[' || (i.ord - 1) || '].' || 'field', i.item::text,
+         case when i.field is null then 'e-mail without a slot (field); skipped, kept in _raw'
+              when not (i.field = any ('{EMAIL1,EMAIL2,EMAIL3}')) then 'unknown e-mail slot; skipped, kept in _raw'
+              when i.nth > 1 then 'e-mail slot listed twice; first kept' end),
+        ('email_addresses[' || (i.ord - 1) || '].' || 'email', i.item ->> 'email', keap_meta.oversize_problem(i.item ->> 'email', keap_meta.max_short_text_chars())),
+        ('email_addresses[' || (i.ord - 1) || '].' || 'is_opt_in', i.item ->> 'is_opt_in', keap_meta.cast_problem(i.item ->> 'is_opt_in', i.is_opt_in is null, 'boolean')),
+        ('email_addresses[' || (i.ord - 1) || '].' || 'opt_in_reason', i.item ->> 'opt_in_reason', keap_meta.oversize_problem(i.item ->> 'opt_in_reason', keap_meta.max_long_text_chars())),
+        ('email_addresses[' || (i.ord - 1) || '].' || 'email_opt_status', i.item ->> 'email_opt_status', keap_meta.oversize_problem(i.item ->> 'email_opt_status', keap_meta.max_short_text_chars())),
+        ('email_addresses[' || (i.ord - 1) || '].' || 'email_opt_status', i.item ->> 'email_opt_status', keap_meta.enum_problem(i.item ->> 'email_opt_status', '{UNENGAGED_MARKETABLE,SINGLE_OPT_IN,DOUBLE_OPT_IN,CONFIRMED,UNENGAGED_NON_MARKETABLE,NON_MARKETABLE,LOCKDOWN,BOUNCE,HARD_BOUNCE,MANUAL,ADMIN,SYSTEM,LIST_UNSUBSCRIBE,FEEDBACK,SPAM,INVALID,DEACTIVATED}'))
+      ) x(field, raw_value, problem)
+     where (i.field is null or not (i.field = any ('{EMAIL1,EMAIL2,EMAIL3}')) or i.nth > 1
+            or num_nonnulls(i.email, i.is_opt_in, i.opt_in_reason, i.email_opt_status)
+      < num_nonnulls(i.item ->> 'email', nullif(btrim(i.item ->> 'is_opt_in'), ''), i.item ->> 'opt_in_reason',
+        i.item ->> 'email_opt_status')
+        or not (i.email_opt_status = any ('{UNENGAGED_MARKETABLE,SINGLE_OPT_IN,DOUBLE_OPT_IN,CONFIRMED,UNENGAGED_NON_MARKETABLE,NON_MARKETABLE,LOCKDOWN,BOUNCE,HARD_BOUNCE,MANUAL,ADMIN,SYSTEM,LIST_UNSUBSCRIBE,FEEDBACK,SPAM,INVALID,DEACTIVATED}')))
+       and x.problem is not null
   )
   insert into keap.contact_emails (contact_id, field, email, is_opt_in, opt_in_reason, email_opt_status, _run_id)
-  select i.contact_id, i.field, keap_meta.try_text(i.item ->> 'email', keap_meta.max_short_text_chars()), keap_meta.try_boolean(i.item ->> 'is_opt_in'), keap_meta.try_text(i.item ->> 'opt_in_reason', keap_meta.max_long_text_chars()), keap_meta.try_text(i.item ->> 'email_opt_status', keap_meta.max_short_text_chars()), p_run_id
+  select i.contact_id, i.field, i.email, i.is_opt_in, i.opt_in_reason, i.email_opt_status, p_run_id
     from items i
    where i.field = any ('{EMAIL1,EMAIL2,EMAIL3}') and i.nth = 1;
 
   -- contact_phones: one row per slot; a missing, unknown or repeated slot cannot be keyed (issue, skipped)
   with items as (
     select s.contact_id, s.page_id, e.item, e.ord, e.item ->> 'field' as field,
-           row_number() over (partition by s.contact_id, e.item ->> 'field' order by e.ord) as nth
+           row_number() over (partition by s.contact_id, e.item ->> 'field' order by e.ord) as nth,
+           keap_meta.try_text(e.item ->> 'number', keap_meta.max_short_text_chars()) as number,
+           keap_meta.try_text(e.item ->> 'extension', keap_meta.max_short_text_chars()) as extension,
+           keap_meta.try_text(e.item ->> 'type', keap_meta.max_short_text_chars()) as type,
+           keap_meta.try_text(e.item ->> 'number_e164', keap_meta.max_short_text_chars()) as number_e164
       from pg_temp.merge_src s
       join unnest(v_written) w(id) on w.id = s.contact_id
       cross join lateral jsonb_array_elements(keap_meta.json_array(s.rec -> 'phone_numbers')) with ordinality e(item, ord)
   ),
   item_issues as (
     insert into keap_meta.row_issues (run_id, entity, record_key, field, raw_value, problem, staged_page_id)
-    select p_run_id, 'contacts', i.contact_id::text, 'phone_numbers[' || (i.ord - 1) || '].' || x.field, x.raw_value, x.problem, i.page_id
+    select p_run_id, 'contacts', i.contact_id::text, x.field, left(x.raw_value, 10000), x.problem, i.page_id
       from items i
-      cross join lateral (
-        select 'field' as field, left(i.item::text, 10000) as raw_value,
-               case when i.field is null then 'phone without a slot (field); skipped, kept in _raw'
-                    when not (i.field = any ('{PHONE1,PHONE2,PHONE3,PHONE4,PHONE5}')) then 'unknown phone slot; skipped, kept in _raw'
-                    else 'phone slot listed twice; first kept' end as problem
-         where i.field is null or not (i.field = any ('{PHONE1,PHONE2,PHONE3,PHONE4,PHONE5}')) or i.nth > 1
-        union all
-        select y.* from (
-                 select * from keap_meta.oversize_issues(i.item, '{number,extension,type,number_e164}', keap_meta.max_short_text_chars())
-               ) y
-         where i.field = any ('{PHONE1,PHONE2,PHONE3,PHONE4,PHONE5}') and i.nth = 1
-      ) x
+      cross join lateral (values
+        ('phone_numbers[' || (i.ord - 1) || '].' || 'field', i.item::text,
+         case when i.field is null then 'phone without a slot (field); skipped, kept in _raw'
+              when not (i.field = any ('{PHONE1,PHONE2,PHONE3,PHONE4,PHONE5}')) then 'unknown phone slot; skipped, kept in _raw'
+              when i.nth > 1 then 'phone slot listed twice; first kept' end),
+        ('phone_numbers[' || (i.ord - 1) || '].' || 'number', i.item ->> 'number', keap_meta.oversize_problem(i.item ->> 'number', keap_meta.max_short_text_chars())),
+        ('phone_numbers[' || (i.ord - 1) || '].' || 'extension', i.item ->> 'extension', keap_meta.oversize_problem(i.item ->> 'extension', keap_meta.max_short_text_chars())),
+        ('phone_numbers[' || (i.ord - 1) || '].' || 'type', i.item ->> 'type', keap_meta.oversize_problem(i.item ->> 'type', keap_meta.max_short_text_chars())),
+        ('phone_numbers[' || (i.ord - 1) || '].' || 'number_e164', i.item ->> 'number_e164', keap_meta.oversize_problem(i.item ->> 'number_e164', keap_meta.max_short_text_chars()))
+      ) x(field, raw_value, problem)
+     where (i.field is null or not (i.field = any ('{PHONE1,PHONE2,PHONE3,PHONE4,PHONE5}')) or i.nth > 1
+            or num_nonnulls(i.number, i.extension, i.type, i.number_e164)
+      < num_nonnulls(i.item ->> 'number', i.item ->> 'extension', i.item ->> 'type', i.item ->> 'number_e164'))
+       and x.problem is not null
   )
   insert into keap.contact_phones (contact_id, field, number, extension, type, number_e164, _run_id)
-  select i.contact_id, i.field, keap_meta.try_text(i.item ->> 'number', keap_meta.max_short_text_chars()), keap_meta.try_text(i.item ->> 'extension', keap_meta.max_short_text_chars()), keap_meta.try_text(i.item ->> 'type', keap_meta.max_short_text_chars()), keap_meta.try_text(i.item ->> 'number_e164', keap_meta.max_short_text_chars()), p_run_id
+  select i.contact_id, i.field, i.number, i.extension, i.type, i.number_e164, p_run_id
     from items i
    where i.field = any ('{PHONE1,PHONE2,PHONE3,PHONE4,PHONE5}') and i.nth = 1;
 
   -- contact_addresses: one row per slot; a missing, unknown or repeated slot cannot be keyed (issue, skipped)
   with items as (
     select s.contact_id, s.page_id, e.item, e.ord, e.item ->> 'field' as field,
-           row_number() over (partition by s.contact_id, e.item ->> 'field' order by e.ord) as nth
+           row_number() over (partition by s.contact_id, e.item ->> 'field' order by e.ord) as nth,
+           keap_meta.try_text(e.item ->> 'line1', keap_meta.max_short_text_chars()) as line1,
+           keap_meta.try_text(e.item ->> 'line2', keap_meta.max_short_text_chars()) as line2,
+           keap_meta.try_text(e.item ->> 'locality', keap_meta.max_short_text_chars()) as locality,
+           keap_meta.try_text(e.item ->> 'region', keap_meta.max_short_text_chars()) as region,
+           keap_meta.try_text(e.item ->> 'region_code', keap_meta.max_short_text_chars()) as region_code,
+           keap_meta.try_text(e.item ->> 'country', keap_meta.max_short_text_chars()) as country,
+           keap_meta.try_text(e.item ->> 'country_code', keap_meta.max_short_text_chars()) as country_code,
+           keap_meta.try_text(e.item ->> 'postal_code', keap_meta.max_short_text_chars()) as postal_code,
+           keap_meta.try_text(e.item ->> 'zip_code', keap_meta.max_short_text_chars()) as zip_code,
+           keap_meta.try_text(e.item ->> 'zip_four', keap_meta.max_short_text_chars()) as zip_four
       from pg_temp.merge_src s
       join unnest(v_written) w(id) on w.id = s.contact_id
       cross join lateral jsonb_array_elements(keap_meta.json_array(s.rec -> 'addresses')) with ordinality e(item, ord)
   ),
   item_issues as (
     insert into keap_meta.row_issues (run_id, entity, record_key, field, raw_value, problem, staged_page_id)
-    select p_run_id, 'contacts', i.contact_id::text, 'addresses[' || (i.ord - 1) || '].' || x.field, x.raw_value, x.problem, i.page_id
+    select p_run_id, 'contacts', i.contact_id::text, x.field, left(x.raw_value, 10000), x.problem, i.page_id
       from items i
-      cross join lateral (
-        select 'field' as field, left(i.item::text, 10000) as raw_value,
-               case when i.field is null then 'address without a slot (field); skipped, kept in _raw'
-                    when not (i.field = any ('{BILLING,SHIPPING,OTHER}')) then 'unknown address slot; skipped, kept in _raw'
-                    else 'address slot listed twice; first kept' end as problem
-         where i.field is null or not (i.field = any ('{BILLING,SHIPPING,OTHER}')) or i.nth > 1
-        union all
-        select y.* from (
-                 select * from keap_meta.oversize_issues(i.item, '{line1,line2,locality,region,region_code,country,country_code,postal_code,zip_code,zip_four}', keap_meta.max_short_text_chars())
-               ) y
-         where i.field = any ('{BILLING,SHIPPING,OTHER}') and i.nth = 1
-      ) x
+      cross join lateral (values
+        ('addresses[' || (i.ord - 1) || '].' || 'field', i.item::text,
+         case when i.field is null then 'address without a slot (field); skipped, kept in _raw'
+              when not (i.field = any ('{BILLING,SHIPPING,OTHER}')) then 'unknown address slot; skipped, kept in _raw'
+              when i.nth > 1 then 'address slot listed twice; first kept' end),
+        ('addresses[' || (i.ord - 1) || '].' || 'line1', i.item ->> 'line1', keap_meta.oversize_problem(i.item ->> 'line1', keap_meta.max_short_text_chars())),
+        ('addresses[' || (i.ord - 1) || '].' || 'line2', i.item ->> 'line2', keap_meta.oversize_problem(i.item ->> 'line2', keap_meta.max_short_text_chars())),
+        ('addresses[' || (i.ord - 1) || '].' || 'locality', i.item ->> 'locality', keap_meta.oversize_problem(i.item ->> 'locality', keap_meta.max_short_text_chars())),
+        ('addresses[' || (i.ord - 1) || '].' || 'region', i.item ->> 'region', keap_meta.oversize_problem(i.item ->> 'region', keap_meta.max_short_text_chars())),
+        ('addresses[' || (i.ord - 1) || '].' || 'region_code', i.item ->> 'region_code', keap_meta.oversize_problem(i.item ->> 'region_code', keap_meta.max_short_text_chars())),
+        ('addresses[' || (i.ord - 1) || '].' || 'country', i.item ->> 'country', keap_meta.oversize_problem(i.item ->> 'country', keap_meta.max_short_text_chars())),
+        ('addresses[' || (i.ord - 1) || '].' || 'country_code', i.item ->> 'country_code', keap_meta.oversize_problem(i.item ->> 'country_code', keap_meta.max_short_text_chars())),
+        ('addresses[' || (i.ord - 1) || '].' || 'postal_code', i.item ->> 'postal_code', keap_meta.oversize_problem(i.item ->> 'postal_code', keap_meta.max_short_text_chars())),
+        ('addresses[' || (i.ord - 1) || '].' || 'zip_code', i.item ->> 'zip_code', keap_meta.oversize_problem(i.item ->> 'zip_code', keap_meta.max_short_text_chars())),
+        ('addresses[' || (i.ord - 1) || '].' || 'zip_four', i.item ->> 'zip_four', keap_meta.oversize_problem(i.item ->> 'zip_four', keap_meta.max_short_text_chars()))
+      ) x(field, raw_value, problem)
+     where (i.field is null or not (i.field = any ('{BILLING,SHIPPING,OTHER}')) or i.nth > 1
+            or num_nonnulls(i.line1, i.line2, i.locality, i.region, i.region_code, i.country, i.country_code, i.postal_code,
+        i.zip_code, i.zip_four)
+      < num_nonnulls(i.item ->> 'line1', i.item ->> 'line2', i.item ->> 'locality', i.item ->> 'region',
+        i.item ->> 'region_code', i.item ->> 'country', i.item ->> 'country_code', i.item ->> 'postal_code',
+        i.item ->> 'zip_code', i.item ->> 'zip_four'))
+       and x.problem is not null
   )
   insert into keap.contact_addresses (contact_id, field, line1, line2, locality, region, region_code, country, country_code, postal_code, zip_code, zip_four, _run_id)
-  select i.contact_id, i.field, keap_meta.try_text(i.item ->> 'line1', keap_meta.max_short_text_chars()), keap_meta.try_text(i.item ->> 'line2', keap_meta.max_short_text_chars()), keap_meta.try_text(i.item ->> 'locality', keap_meta.max_short_text_chars()), keap_meta.try_text(i.item ->> 'region', keap_meta.max_short_text_chars()), keap_meta.try_text(i.item ->> 'region_code', keap_meta.max_short_text_chars()), keap_meta.try_text(i.item ->> 'country', keap_meta.max_short_text_chars()), keap_meta.try_text(i.item ->> 'country_code', keap_meta.max_short_text_chars()), keap_meta.try_text(i.item ->> 'postal_code', keap_meta.max_short_text_chars()), keap_meta.try_text(i.item ->> 'zip_code', keap_meta.max_short_text_chars()), keap_meta.try_text(i.item ->> 'zip_four', keap_meta.max_short_text_chars()), p_run_id
+  select i.contact_id, i.field, i.line1, i.line2, i.locality, i.region, i.region_code, i.country, i.country_code, i.postal_code, i.zip_code, i.zip_four, p_run_id
     from items i
    where i.field = any ('{BILLING,SHIPPING,OTHER}') and i.nth = 1;
 
-  -- contact_custom_fields: one row per field with a value (see keap_meta.custom_field_values)
-  insert into keap_meta.row_issues (run_id, entity, record_key, field, raw_value, problem, staged_page_id)
-  select p_run_id, 'contacts', s.contact_id::text, i.field, i.raw_value, i.problem, s.page_id
-    from pg_temp.merge_src s
-    join unnest(v_written) w(id) on w.id = s.contact_id
-    cross join lateral keap_meta.custom_field_issues(s.rec -> 'custom_fields') i;
+  -- contact_custom_fields: one row per field with a value (same rules as keap_meta.custom_field_values):
+  -- null contents left out (Keap lists every field, mostly empty); a value without an integer id or
+  -- under a repeated id is an issue (first kept); text over max_long_text_chars() is stored as null
+  -- with an issue
+  with items as (
+    select s.contact_id, s.page_id, e.ord, e.cf, x.id,
+           row_number() over (partition by s.contact_id, x.id order by e.ord) as nth,
+           jsonb_typeof(e.cf -> 'content') = 'string' and length(e.cf ->> 'content') > keap_meta.max_long_text_chars() as oversize
+      from pg_temp.merge_src s
+      join unnest(v_written) w(id) on w.id = s.contact_id
+      cross join lateral jsonb_array_elements(keap_meta.json_array(s.rec -> 'custom_fields')) with ordinality e(cf, ord)
+      cross join lateral (select keap_meta.try_bigint(e.cf ->> 'id') as id) x
+     where jsonb_typeof(e.cf -> 'content') <> 'null'
+  ),
+  item_issues as (
+    insert into keap_meta.row_issues (run_id, entity, record_key, field, raw_value, problem, staged_page_id)
+    select p_run_id, 'contacts', i.contact_id::text, 'custom_fields[' || (i.ord - 1) || ']', left(i.cf::text, 10000),
+           case when i.id is null then 'custom field entry without an integer id; skipped, kept in _raw'
+                when i.nth > 1 then format('custom field %s listed twice; first kept', i.id)
+                else format('custom field %s value longer than %s characters (%s); stored as null, kept in _raw',
+                            i.id, keap_meta.max_long_text_chars(), length(i.cf ->> 'content')) end,
+           i.page_id
+      from items i
+     where i.id is null or i.nth > 1 or i.oversize
+  )
   insert into keap.contact_custom_fields (contact_id, custom_field_id, value, _run_id)
-  select s.contact_id, v.key::bigint, nullif(v.value, 'null'::jsonb), p_run_id
-    from pg_temp.merge_src s
-    join unnest(v_written) w(id) on w.id = s.contact_id
-    cross join lateral jsonb_each(keap_meta.custom_field_values(s.rec -> 'custom_fields')) v;
+  select i.contact_id, i.id, case when i.oversize then null else i.cf -> 'content' end, p_run_id
+    from items i
+   where i.id is not null and i.nth = 1;
 
   -- contact_tags: the tag set of every written contact becomes its tag_ids; pairs already present
   -- keep their applied_at (set by keap.merge_tagged_contacts); ids that are not integers are issues
