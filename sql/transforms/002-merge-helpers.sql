@@ -2,7 +2,7 @@
 -- entity file only maps fields:
 --   guarded casts        keap_meta.try_timestamptz / try_date / try_bigint / try_boolean / try_text
 --   staged pages         keap_meta.parse_page, page_problem, claim_pages, page_records, mark_pages_merged
---   row issues           keap_meta.record_issue, oversize_issues, cast_issues, enum_issues, issue_mark
+--   row issues           keap_meta.record_issue, oversize_problem, cast_problem, enum_problem, issue_mark
 --   cursors and deletes  keap_meta.begin_full_sweep, advance_cursor, soft_delete_unlisted, finish_full_sweep
 --   merge log            keap_meta.log_merge
 -- Called by: the merge procedures only (begin_full_sweep: the TypeScript engine before a full
@@ -14,6 +14,12 @@
 -- field values) at most keap_meta.max_long_text_chars() = 65,535 characters (Keap's limit for
 -- custom field text). A longer value is stored as null, recorded in keap_meta.row_issues, and kept
 -- whole in the row's _raw and in staging.
+
+-- Helpers of earlier versions of this file (replaced by the *_problem functions).
+drop function if exists keap_meta.oversize_issues(jsonb, text[], integer);
+drop function if exists keap_meta.cast_issues(jsonb, text[], text);
+drop function if exists keap_meta.enum_issues(jsonb, text, text[]);
+drop function if exists keap_meta.custom_fields_suspect(jsonb);
 
 -- Limits as functions so every merge and test reads the same numbers.
 create or replace function keap_meta.max_short_text_chars() returns integer
@@ -197,48 +203,8 @@ language sql stable
 as $$ select coalesce(max(issue_id), 0) from keap_meta.row_issues $$;
 comment on function keap_meta.issue_mark() is 'Highest keap_meta.row_issues id so far; a merge counts the issues it recorded as those of its run and entity above this mark.';
 
--- Text fields of a record (dotted paths for nested objects) longer than p_max_chars.
-create or replace function keap_meta.oversize_issues(p_rec jsonb, p_fields text[], p_max_chars integer)
-returns table (field text, raw_value text, problem text)
-language sql immutable parallel safe
-as $$
-  select f, left(p_rec #>> string_to_array(f, '.'), 10000),
-         format('longer than %s characters (%s); stored as null, kept in _raw', p_max_chars, length(p_rec #>> string_to_array(f, '.')))
-    from unnest(p_fields) f
-   where length(p_rec #>> string_to_array(f, '.')) > p_max_chars
-$$;
-comment on function keap_meta.oversize_issues(jsonb, text[], integer) is 'One row (field, raw value, problem) per listed text field of a record (dotted paths for nested objects) longer than p_max_chars.';
 
--- Fields of a record (dotted paths for nested objects) present but not castable to p_type
--- (timestamptz, date, bigint, boolean). Blank strings count as absent, not as bad values.
-create or replace function keap_meta.cast_issues(p_rec jsonb, p_fields text[], p_type text)
-returns table (field text, raw_value text, problem text)
-language sql stable parallel safe
-as $$
-  select f, left(x.v, 10000), format('not a valid %s; stored as null, kept in _raw', p_type)
-    from unnest(p_fields) f
-    cross join lateral (select nullif(btrim(p_rec #>> string_to_array(f, '.')), '') as v) x
-   where x.v is not null
-     and case p_type when 'timestamptz' then keap_meta.try_timestamptz(x.v) is null
-                     when 'date' then keap_meta.try_date(x.v) is null
-                     when 'bigint' then keap_meta.try_bigint(x.v) is null
-                     when 'boolean' then keap_meta.try_boolean(x.v) is null
-                     else true end
-$$;
-comment on function keap_meta.cast_issues(jsonb, text[], text) is 'One row (field, raw value, problem) per listed field of a record that is present but not a valid timestamptz / date / bigint / boolean.';
 
--- Decision: an enum value outside the spec's list is KEPT as received (Keap adds values over time,
--- and the text is still meaningful) and recorded as a row issue. Enum fields that key a child row
--- (e-mail / phone / address slots) cannot be kept that way: that child is skipped with an issue.
-create or replace function keap_meta.enum_issues(p_rec jsonb, p_field text, p_allowed text[])
-returns table (field text, raw_value text, problem text)
-language sql immutable parallel safe
-as $$
-  select p_field, left(v, 10000), 'unknown enum value (not in the Keap v2 spec); kept as received'
-    from (select p_rec #>> string_to_array(p_field, '.') as v) x
-   where v is not null and not (v = any (p_allowed))
-$$;
-comment on function keap_meta.enum_issues(jsonb, text, text[]) is 'One row (field, raw value, problem) when the record''s field holds a value outside the allowed enum values; such values are kept, only recorded.';
 
 -- Problem texts for one value, given its raw text and (for casts) whether the typed value came out
 -- null. Plain SQL, inlined: the merges evaluate them for every field of every written row. (Stable,
@@ -422,8 +388,9 @@ comment on function keap_meta.advance_cursor(text, bigint, timestamptz, bigint) 
 
 -- Delete detection: soft-deletes the live rows of p_target (optionally narrowed by p_scope, a
 -- trusted SQL condition) whose key no page in p_page_ids listed. Refuses (returns null, records an
--- issue) when the listing is incomplete: an unparseable page or a record without a usable id would
--- otherwise make live records look deleted. Also records source and warehouse counts.
+-- issue) when the listing is incomplete (an unparseable page or a record without a usable id would
+-- otherwise make live records look deleted) or empty while rows are live. Also records source and
+-- warehouse counts.
 create or replace function keap_meta.soft_delete_unlisted(
   p_run_id bigint, p_entity text, p_collection text, p_page_ids bigint[], p_target regclass, p_key_column text, p_scope text default null
 ) returns bigint
@@ -456,10 +423,18 @@ begin
     into v_bad_pages, v_bad_records using p_page_ids, p_collection;
   select count(*) into v_listed from pg_temp.sweep_listed;
 
+  if v_listed = 0 then
+    execute format('select count(*) from %s t where t._deleted_at is null and (%s)', p_target, coalesce(p_scope, 'true')) into v_live;
+  end if;
   if v_bad_pages > 0 or v_bad_records > 0 then
     perform keap_meta.record_issue(p_run_id, p_entity, null, 'sweep', null,
       format('delete detection skipped: the full listing had %s unparseable page(s) and %s record(s) without a usable id, so it is incomplete',
              v_bad_pages, v_bad_records));
+    v_deleted := null;
+  elsif v_listed = 0 and v_live > 0 then
+    -- An empty listing is far more likely an API or engine fault than an account emptied overnight.
+    perform keap_meta.record_issue(p_run_id, p_entity, null, 'sweep', null,
+      format('delete detection skipped: the full listing was empty while %s rows are live; refusing to soft-delete them all', v_live));
     v_deleted := null;
   else
     execute format('update %s t set _deleted_at = now(), _synced_at = now(), _run_id = $1
@@ -479,7 +454,7 @@ begin
 end
 $$;
 comment on function keap_meta.soft_delete_unlisted(bigint, text, text, bigint[], regclass, text, text) is
-  'Delete detection over a complete listing: sets _deleted_at on live rows of the target whose key none of the given staged pages listed, records keap_meta.source_counts, returns the rows soft-deleted. Returns null and records a row issue instead when the listing is incomplete (unparseable page, record without id).';
+  'Delete detection over a complete listing: sets _deleted_at on live rows of the target whose key none of the given staged pages listed, records keap_meta.source_counts, returns the rows soft-deleted. Returns null and records a row issue instead when the listing is incomplete (unparseable page, record without id) or empty while rows are live.';
 
 -- Ends a full traversal: delete detection over every page of the entity fetched since the sweep
 -- started (it may span runs when a crashed run was resumed), then closes the sweep in the cursor.

@@ -5,7 +5,8 @@
 -- Called by: the TypeScript engine once per run, before the contacts (values reference these ids).
 -- Safe to re-run: a second call finds no unmerged pages, changes nothing and logs zeros.
 -- The model is unpaged, so every merge with a page is a complete listing: fields it no longer lists
--- get _deleted_at (unless a page was unparseable), fields listed again are undeleted.
+-- get _deleted_at (unless a page was unparseable, or the listing is empty while fields are live),
+-- fields listed again are undeleted.
 -- p_finish_sweep is accepted for the common signature and changes nothing. optional_properties is
 -- not stored (it stays in staging).
 
@@ -67,16 +68,26 @@ begin
 
   -- issues: the values of the written rows that were stored as null or kept despite a problem
   insert into keap_meta.row_issues (run_id, entity, record_key, field, raw_value, problem, staged_page_id)
-  select p_run_id, 'contact_model', s.custom_field_id::text, i.field, i.raw_value, i.problem, s.page_id
+  select p_run_id, 'contact_model', s.custom_field_id::text, i.field, left(i.raw_value, 10000), i.problem, s.page_id
     from pg_temp.merge_src s
     join unnest(v_written) w(id) on w.id = s.custom_field_id
-    cross join lateral (
-      select * from keap_meta.oversize_issues(s.rec, '{label,field_name,field_type,record_type,group_name}', keap_meta.max_short_text_chars())
-      union all select * from keap_meta.oversize_issues(s.rec, '{default_value}', keap_meta.max_long_text_chars())
-      union all select * from keap_meta.cast_issues(s.rec, '{group_id}', 'bigint')
-      union all select * from keap_meta.enum_issues(s.rec, 'field_type', '{CURRENCY,DATE,DATE_TIME,DAY_OF_WEEK,DECIMAL_NUMBER,DRILLDOWN,DROPDOWN,EMAIL,LIST_BOX,MONTH,NAME,PERCENT,PHONE_NUMBER,RADIO,SOCIAL_SECURITY_NUMBER,STATE,TEXT,TEXT_AREA,USER,USER_LIST_BOX,WEBSITE,WHOLE_NUMBER,YEAR,YES_NO}')
-      union all select * from keap_meta.enum_issues(s.rec, 'record_type', '{CONTACT,REFERRAL_PARTNER,OPPORTUNITY,TASK_NOTE_APPOINTMENT,COMPANY,ORDER,SUBSCRIPTION}')
-    ) i;
+    cross join lateral (values
+      ('label', s.rec ->> 'label', keap_meta.oversize_problem(s.rec ->> 'label', keap_meta.max_short_text_chars())),
+      ('field_name', s.rec ->> 'field_name', keap_meta.oversize_problem(s.rec ->> 'field_name', keap_meta.max_short_text_chars())),
+      ('field_type', s.rec ->> 'field_type', keap_meta.oversize_problem(s.rec ->> 'field_type', keap_meta.max_short_text_chars())),
+      ('field_type', s.rec ->> 'field_type', keap_meta.enum_problem(s.rec ->> 'field_type', '{CURRENCY,DATE,DATE_TIME,DAY_OF_WEEK,DECIMAL_NUMBER,DRILLDOWN,DROPDOWN,EMAIL,LIST_BOX,MONTH,NAME,PERCENT,PHONE_NUMBER,RADIO,SOCIAL_SECURITY_NUMBER,STATE,TEXT,TEXT_AREA,USER,USER_LIST_BOX,WEBSITE,WHOLE_NUMBER,YEAR,YES_NO}')),
+      ('record_type', s.rec ->> 'record_type', keap_meta.oversize_problem(s.rec ->> 'record_type', keap_meta.max_short_text_chars())),
+      ('record_type', s.rec ->> 'record_type', keap_meta.enum_problem(s.rec ->> 'record_type', '{CONTACT,REFERRAL_PARTNER,OPPORTUNITY,TASK_NOTE_APPOINTMENT,COMPANY,ORDER,SUBSCRIPTION}')),
+      ('default_value', s.rec ->> 'default_value', keap_meta.oversize_problem(s.rec ->> 'default_value', keap_meta.max_long_text_chars())),
+      ('group_id', s.rec ->> 'group_id', keap_meta.cast_problem(s.rec ->> 'group_id', s.group_id is null, 'bigint')),
+      ('group_name', s.rec ->> 'group_name', keap_meta.oversize_problem(s.rec ->> 'group_name', keap_meta.max_short_text_chars()))
+    ) i(field, raw_value, problem)
+   where (num_nonnulls(s.label, s.field_name, s.field_type, s.record_type, s.default_value, s.group_id, s.group_name)
+      < num_nonnulls(s.rec ->> 'label', s.rec ->> 'field_name', s.rec ->> 'field_type', s.rec ->> 'record_type',
+          s.rec ->> 'default_value', nullif(btrim(s.rec ->> 'group_id'), ''), s.rec ->> 'group_name')
+          or not (s.field_type = any ('{CURRENCY,DATE,DATE_TIME,DAY_OF_WEEK,DECIMAL_NUMBER,DRILLDOWN,DROPDOWN,EMAIL,LIST_BOX,MONTH,NAME,PERCENT,PHONE_NUMBER,RADIO,SOCIAL_SECURITY_NUMBER,STATE,TEXT,TEXT_AREA,USER,USER_LIST_BOX,WEBSITE,WHOLE_NUMBER,YEAR,YES_NO}'))
+          or not (s.record_type = any ('{CONTACT,REFERRAL_PARTNER,OPPORTUNITY,TASK_NOTE_APPOINTMENT,COMPANY,ORDER,SUBSCRIPTION}')))
+     and i.problem is not null;
 
   -- sweep: a snapshot is a full listing, so fields it does not list are soft-deleted
   if cardinality(v_pages) > 0 then

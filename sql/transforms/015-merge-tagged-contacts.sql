@@ -64,9 +64,10 @@ begin
 
   -- issues: unusable applied_time values
   insert into keap_meta.row_issues (run_id, entity, record_key, field, raw_value, problem, staged_page_id)
-  select p_run_id, 'tagged_contacts', s.contact_id::text, i.field, i.raw_value, i.problem, s.page_id
+  select p_run_id, 'tagged_contacts', s.contact_id::text, 'applied_time', left(s.rec ->> 'applied_time', 10000),
+         keap_meta.cast_problem(s.rec ->> 'applied_time', s.applied_at is null, 'timestamptz'), s.page_id
     from pg_temp.merge_src s
-    cross join lateral keap_meta.cast_issues(s.rec, '{applied_time}', 'timestamptz') i;
+   where keap_meta.cast_problem(s.rec ->> 'applied_time', s.applied_at is null, 'timestamptz') is not null;
 
   -- cursor: the watermark of the per-tag listings is applied_time (there is no keyset position)
   select max(applied_at) filter (where traversal in ('incremental', 'full')) into v_max_applied from pg_temp.merge_recs;

@@ -110,6 +110,20 @@ describe('full traversal of contacts', () => {
   });
 });
 
+describe('an empty full listing', () => {
+  it('deletes nothing while rows are live (an API fault is likelier than an emptied account) and says why', async () => {
+    const run = await startRun(db.sql);
+    await db.sql`select keap_meta.begin_full_sweep('contacts', ${run.runId})`;
+    await stage(db.sql, 'contacts', run.runId, { contacts: [], next_page_token: '' }, { traversal: 'full' });
+    await merge(db.sql, 'contacts', run.runId, true);
+    expect(await lastLog(db.sql, run.runId, 'contacts')).toMatchObject({ deleted: 0, rejected: 1 });
+    expect(await live('keap.contacts', 'contact_id')).toEqual([1, 2, 3]);
+    const [issue] = await issues(db.sql, run.runId, 'contacts');
+    expect(issue!.problem).toBe('delete detection skipped: the full listing was empty while 3 rows are live; refusing to soft-delete them all');
+    await run.end();
+  });
+});
+
 describe('cursors', () => {
   it('updated_since never passes the run start, never moves back, and only full pages move full_after_id', async () => {
     const run = await startRun(db.sql);
