@@ -9,8 +9,9 @@
 -- removed tag) rewrites the contact and replaces its children even when update_time did not move.
 -- Absent or null lists mean empty (Keap omits empty lists), so the engine must request every
 -- field (fields= incl. tag_ids, custom_fields, email_addresses, phone_numbers, addresses).
--- Children: slots are keyed by field (EMAIL1..3, PHONE1..5, BILLING/SHIPPING/OTHER); an item with
--- a missing, unknown or repeated slot is skipped with a row issue (it stays in _raw).
+-- Children: slots are keyed by field (EMAIL1..3, PHONE1..5, BILLING/SHIPPING/OTHER, and the spec's
+-- *_FIELD_UNSPECIFIED values, which Keap does send); an item with a missing, unknown (not in the
+-- spec) or repeated slot is skipped with a row issue (it stays in _raw).
 
 create or replace procedure keap.merge_contacts(p_run_id bigint, p_finish_sweep boolean default false)
 language plpgsql
@@ -211,7 +212,7 @@ begin
       cross join lateral (values
         ('email_addresses[' || (i.ord - 1) || '].' || 'field', i.item::text,
          case when i.field is null then 'e-mail without a slot (field); skipped, kept in _raw'
-              when not (i.field = any ('{EMAIL1,EMAIL2,EMAIL3}')) then 'unknown e-mail slot; skipped, kept in _raw'
+              when not (i.field = any ('{EMAIL1,EMAIL2,EMAIL3,EMAIL_FIELD_UNSPECIFIED}')) then 'unknown e-mail slot; skipped, kept in _raw'
               when i.nth > 1 then 'e-mail slot listed twice; first kept' end),
         ('email_addresses[' || (i.ord - 1) || '].' || 'email', i.item ->> 'email', keap_meta.oversize_problem(i.item ->> 'email', keap_meta.max_short_text_chars())),
         ('email_addresses[' || (i.ord - 1) || '].' || 'is_opt_in', i.item ->> 'is_opt_in', keap_meta.cast_problem(i.item ->> 'is_opt_in', i.is_opt_in is null, 'boolean')),
@@ -219,7 +220,7 @@ begin
         ('email_addresses[' || (i.ord - 1) || '].' || 'email_opt_status', i.item ->> 'email_opt_status', keap_meta.oversize_problem(i.item ->> 'email_opt_status', keap_meta.max_short_text_chars())),
         ('email_addresses[' || (i.ord - 1) || '].' || 'email_opt_status', i.item ->> 'email_opt_status', keap_meta.enum_problem(i.item ->> 'email_opt_status', '{UNENGAGED_MARKETABLE,SINGLE_OPT_IN,DOUBLE_OPT_IN,CONFIRMED,UNENGAGED_NON_MARKETABLE,NON_MARKETABLE,LOCKDOWN,BOUNCE,HARD_BOUNCE,MANUAL,ADMIN,SYSTEM,LIST_UNSUBSCRIBE,FEEDBACK,SPAM,INVALID,DEACTIVATED}'))
       ) x(field, raw_value, problem)
-     where (i.field is null or not (i.field = any ('{EMAIL1,EMAIL2,EMAIL3}')) or i.nth > 1
+     where (i.field is null or not (i.field = any ('{EMAIL1,EMAIL2,EMAIL3,EMAIL_FIELD_UNSPECIFIED}')) or i.nth > 1
             or num_nonnulls(i.email, i.is_opt_in, i.opt_in_reason, i.email_opt_status)
       < num_nonnulls(i.item ->> 'email', nullif(btrim(i.item ->> 'is_opt_in'), ''), i.item ->> 'opt_in_reason',
         i.item ->> 'email_opt_status')
@@ -229,7 +230,7 @@ begin
   insert into keap.contact_emails (contact_id, field, email, is_opt_in, opt_in_reason, email_opt_status, _run_id)
   select i.contact_id, i.field, i.email, i.is_opt_in, i.opt_in_reason, i.email_opt_status, p_run_id
     from items i
-   where i.field = any ('{EMAIL1,EMAIL2,EMAIL3}') and i.nth = 1;
+   where i.field = any ('{EMAIL1,EMAIL2,EMAIL3,EMAIL_FIELD_UNSPECIFIED}') and i.nth = 1;
 
   -- contact_phones: one row per slot; a missing, unknown or repeated slot cannot be keyed (issue, skipped)
   with items as (
@@ -250,14 +251,14 @@ begin
       cross join lateral (values
         ('phone_numbers[' || (i.ord - 1) || '].' || 'field', i.item::text,
          case when i.field is null then 'phone without a slot (field); skipped, kept in _raw'
-              when not (i.field = any ('{PHONE1,PHONE2,PHONE3,PHONE4,PHONE5}')) then 'unknown phone slot; skipped, kept in _raw'
+              when not (i.field = any ('{PHONE1,PHONE2,PHONE3,PHONE4,PHONE5,PHONE_NUMBER_FIELD_UNSPECIFIED}')) then 'unknown phone slot; skipped, kept in _raw'
               when i.nth > 1 then 'phone slot listed twice; first kept' end),
         ('phone_numbers[' || (i.ord - 1) || '].' || 'number', i.item ->> 'number', keap_meta.oversize_problem(i.item ->> 'number', keap_meta.max_short_text_chars())),
         ('phone_numbers[' || (i.ord - 1) || '].' || 'extension', i.item ->> 'extension', keap_meta.oversize_problem(i.item ->> 'extension', keap_meta.max_short_text_chars())),
         ('phone_numbers[' || (i.ord - 1) || '].' || 'type', i.item ->> 'type', keap_meta.oversize_problem(i.item ->> 'type', keap_meta.max_short_text_chars())),
         ('phone_numbers[' || (i.ord - 1) || '].' || 'number_e164', i.item ->> 'number_e164', keap_meta.oversize_problem(i.item ->> 'number_e164', keap_meta.max_short_text_chars()))
       ) x(field, raw_value, problem)
-     where (i.field is null or not (i.field = any ('{PHONE1,PHONE2,PHONE3,PHONE4,PHONE5}')) or i.nth > 1
+     where (i.field is null or not (i.field = any ('{PHONE1,PHONE2,PHONE3,PHONE4,PHONE5,PHONE_NUMBER_FIELD_UNSPECIFIED}')) or i.nth > 1
             or num_nonnulls(i.number, i.extension, i.type, i.number_e164)
       < num_nonnulls(i.item ->> 'number', i.item ->> 'extension', i.item ->> 'type', i.item ->> 'number_e164'))
        and x.problem is not null
@@ -265,7 +266,7 @@ begin
   insert into keap.contact_phones (contact_id, field, number, extension, type, number_e164, _run_id)
   select i.contact_id, i.field, i.number, i.extension, i.type, i.number_e164, p_run_id
     from items i
-   where i.field = any ('{PHONE1,PHONE2,PHONE3,PHONE4,PHONE5}') and i.nth = 1;
+   where i.field = any ('{PHONE1,PHONE2,PHONE3,PHONE4,PHONE5,PHONE_NUMBER_FIELD_UNSPECIFIED}') and i.nth = 1;
 
   -- contact_addresses: one row per slot; a missing, unknown or repeated slot cannot be keyed (issue, skipped)
   with items as (
@@ -292,7 +293,7 @@ begin
       cross join lateral (values
         ('addresses[' || (i.ord - 1) || '].' || 'field', i.item::text,
          case when i.field is null then 'address without a slot (field); skipped, kept in _raw'
-              when not (i.field = any ('{BILLING,SHIPPING,OTHER}')) then 'unknown address slot; skipped, kept in _raw'
+              when not (i.field = any ('{BILLING,SHIPPING,OTHER,ADDRESS_FIELD_UNSPECIFIED}')) then 'unknown address slot; skipped, kept in _raw'
               when i.nth > 1 then 'address slot listed twice; first kept' end),
         ('addresses[' || (i.ord - 1) || '].' || 'line1', i.item ->> 'line1', keap_meta.oversize_problem(i.item ->> 'line1', keap_meta.max_short_text_chars())),
         ('addresses[' || (i.ord - 1) || '].' || 'line2', i.item ->> 'line2', keap_meta.oversize_problem(i.item ->> 'line2', keap_meta.max_short_text_chars())),
@@ -305,7 +306,7 @@ begin
         ('addresses[' || (i.ord - 1) || '].' || 'zip_code', i.item ->> 'zip_code', keap_meta.oversize_problem(i.item ->> 'zip_code', keap_meta.max_short_text_chars())),
         ('addresses[' || (i.ord - 1) || '].' || 'zip_four', i.item ->> 'zip_four', keap_meta.oversize_problem(i.item ->> 'zip_four', keap_meta.max_short_text_chars()))
       ) x(field, raw_value, problem)
-     where (i.field is null or not (i.field = any ('{BILLING,SHIPPING,OTHER}')) or i.nth > 1
+     where (i.field is null or not (i.field = any ('{BILLING,SHIPPING,OTHER,ADDRESS_FIELD_UNSPECIFIED}')) or i.nth > 1
             or num_nonnulls(i.line1, i.line2, i.locality, i.region, i.region_code, i.country, i.country_code, i.postal_code,
         i.zip_code, i.zip_four)
       < num_nonnulls(i.item ->> 'line1', i.item ->> 'line2', i.item ->> 'locality', i.item ->> 'region',
@@ -316,7 +317,7 @@ begin
   insert into keap.contact_addresses (contact_id, field, line1, line2, locality, region, region_code, country, country_code, postal_code, zip_code, zip_four, _run_id)
   select i.contact_id, i.field, i.line1, i.line2, i.locality, i.region, i.region_code, i.country, i.country_code, i.postal_code, i.zip_code, i.zip_four, p_run_id
     from items i
-   where i.field = any ('{BILLING,SHIPPING,OTHER}') and i.nth = 1;
+   where i.field = any ('{BILLING,SHIPPING,OTHER,ADDRESS_FIELD_UNSPECIFIED}') and i.nth = 1;
 
   -- contact_custom_fields: one row per field with a value (same rules as keap_meta.custom_field_values):
   -- null contents left out (Keap lists every field, mostly empty); a value without an integer id or

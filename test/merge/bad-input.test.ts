@@ -55,7 +55,7 @@ describe('bad values in a record', () => {
     expect(r.leap).toEqual(new Date('2024-02-29T00:00:00Z'));
   });
 
-  it('unknown enum values: source_type and email_opt_status are kept as received with an issue; an unknown e-mail slot skips that e-mail', async () => {
+  it('unknown enum values: source_type and email_opt_status are kept as received with an issue; an unknown slot skips that item (the spec\'s *_UNSPECIFIED slot is kept)', async () => {
     const c = contact('40002', {
       source_type: 'CARRIER_PIGEON',
       email_addresses: [
@@ -64,7 +64,7 @@ describe('bad values in a record', () => {
         { email: 'c@x.test' },
         { email: 'd@x.test', field: 'EMAIL1' },
       ],
-      phone_numbers: [{ number: '1', field: 'PHONE_NUMBER_FIELD_UNSPECIFIED' }],
+      phone_numbers: [{ number: '1', field: 'PHONE9' }, { number: '2', field: 'PHONE_NUMBER_FIELD_UNSPECIFIED' }],
     });
     await stage(db.sql, 'contacts', run.runId, page('contacts', [c]));
     await merge(db.sql, 'contacts', run.runId);
@@ -74,7 +74,9 @@ describe('bad values in a record', () => {
     expect(await db.sql`select field, email, email_opt_status from keap.contact_emails where contact_id = 40002`).toEqual([
       { field: 'EMAIL1', email: 'a@x.test', email_opt_status: 'SORT_OF_OPTED_IN' },
     ]);
-    expect(await db.sql`select * from keap.contact_phones where contact_id = 40002`).toEqual([]);
+    expect(await db.sql`select field, number from keap.contact_phones where contact_id = 40002`).toEqual([
+      { field: 'PHONE_NUMBER_FIELD_UNSPECIFIED', number: '2' },
+    ]);
     const found = await issuesFor('40002');
     expect(found.map((i) => [i.field, i.problem.split(';')[0]])).toEqual(
       expect.arrayContaining([
