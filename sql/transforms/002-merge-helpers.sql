@@ -47,7 +47,8 @@ begin
     v := v || '+00';
   end if;
   return v::timestamptz;
-exception when datetime_field_overflow or invalid_datetime_format or invalid_time_zone_displacement_value then
+exception when data_exception then
+  -- Class 22: a well-formed string naming no real instant (2026-02-30, 25:00, year 0000).
   return null;
 end
 $$;
@@ -64,7 +65,7 @@ begin
     return null;
   end if;
   return v::date;
-exception when datetime_field_overflow or invalid_datetime_format then
+exception when data_exception then
   return null;
 end
 $$;
@@ -122,10 +123,10 @@ create or replace function keap_meta.page_problem(p_body jsonb, p_collection tex
 language sql immutable parallel safe
 as $$
   select case
-    when p_body is null then 'page body is not valid JSON (even after removing \u0000 escapes); page kept in staging, not merged'
-    when jsonb_typeof(p_body) <> 'object' then 'page body is not a JSON object; page kept in staging, not merged'
+    when p_body is null then 'page body is not valid JSON (even after removing \u0000 escapes); page skipped, kept in staging'
+    when jsonb_typeof(p_body) <> 'object' then 'page body is not a JSON object; page skipped, kept in staging'
     when p_collection is not null and jsonb_typeof(p_body -> p_collection) not in ('array', 'null')
-      then format('page field %s is not an array; page kept in staging, not merged', p_collection)
+      then format('page field %s is not an array; page skipped, kept in staging', p_collection)
   end
 $$;
 comment on function keap_meta.page_problem(jsonb, text) is 'Why a parsed page cannot be merged (not JSON, not an object, collection not an array), or null when it can.';
@@ -203,9 +204,6 @@ language sql stable
 as $$ select coalesce(max(issue_id), 0) from keap_meta.row_issues $$;
 comment on function keap_meta.issue_mark() is 'Highest keap_meta.row_issues id so far; a merge counts the issues it recorded as those of its run and entity above this mark.';
 
-
-
-
 -- Problem texts for one value, given its raw text and (for casts) whether the typed value came out
 -- null. Plain SQL, inlined: the merges evaluate them for every field of every written row. (Stable,
 -- not immutable, because format() is stable: an immutable SQL function calling it is not inlined.)
@@ -252,7 +250,7 @@ comment on function keap_meta.custom_field_values(jsonb) is 'A record''s custom_
 
 create or replace function keap_meta.custom_field_issues(p_custom_fields jsonb)
 returns table (field text, raw_value text, problem text)
-language sql immutable parallel safe
+language sql stable parallel safe
 as $$
   select 'custom_fields[' || (x.ord - 1) || ']', left(x.cf::text, 10000),
          case when x.id is null then 'custom field entry without an integer id; skipped, kept in _raw'
