@@ -187,6 +187,22 @@ describe('duplicates and nasty data', () => {
   });
 });
 
+describe('the caller owns the transaction', () => {
+  it('several merges in one transaction work (each drops the previous working tables) and commit together', async () => {
+    await stage(db.sql, 'contacts', run.runId, page('contacts', [contact('50001')]), { pageNo: 20 });
+    await db.sql.begin(async (tx) => {
+      await tx`call keap.merge_contacts(${run.runId}, false)`;
+      await tx.unsafe(`insert into keap_staging.contacts (run_id, page_no, traversal, payload) values ($1, 21, 'incremental', $2::text::jsonb)`,
+        [run.runId, JSON.stringify(page('contacts', [contact('50002')]))]);
+      await tx`call keap.merge_contacts(${run.runId}, false)`;
+      await tx`call keap.merge_tags(${run.runId}, false)`;
+    });
+    expect(await db.sql`select contact_id from keap.contacts where contact_id in (50001, 50002) order by 1`).toEqual([
+      { contact_id: 50001 }, { contact_id: 50002 },
+    ]);
+  });
+});
+
 describe('the xmax = 0 trick (pinned)', () => {
   it('on this PostgreSQL, RETURNING (xmax = 0) is true for an inserted row and false for an updated one', async () => {
     const conn = await db.sql.reserve();

@@ -123,6 +123,22 @@ describe('keap.merge_companies', () => {
     const [b] = await db.sql`select custom_fields from keap.companies where company_id = 518`;
     expect(b.custom_fields).toEqual({ '40': 'Retail', '41': 12 });
   });
+
+  it('custom field values without an integer id, repeated, or over 65,535 characters are row issues; the company is kept', async () => {
+    const [sunrise] = sampleRecords('companies');
+    sunrise!.custom_fields = [
+      { id: '40', content: 'Dental' }, { id: '40', content: 'Second' }, { id: 'x1', content: 'no id' },
+      { id: '41', content: 'z'.repeat(65536) }, { id: '42', content: null },
+    ];
+    sunrise!.update_time = '2026-09-20T00:00:00Z';
+    await stage(db.sql, 'companies', run.runId, page('companies', [sunrise!]));
+    await merge(db.sql, 'companies', run.runId);
+    expect(await lastLog(db.sql, run.runId, 'companies')).toMatchObject({ updated: 1, rejected: 3 });
+    const [c] = await db.sql`select custom_fields from keap.companies where company_id = 512`;
+    expect(c.custom_fields).toEqual({ '40': 'Dental', '41': null });
+    const found = await db.sql`select field, problem from keap_meta.row_issues where entity = 'companies' and record_key = '512' order by field`;
+    expect(found.map((f) => f.field)).toEqual(['custom_fields[1]', 'custom_fields[2]', 'custom_fields[3]']);
+  });
 });
 
 describe('keap.merge_tagged_contacts', () => {
