@@ -14,6 +14,17 @@
 -- field values) at most keap_meta.max_long_text_chars() = 65,535 characters (Keap's limit for
 -- custom field text). A longer value is stored as null, recorded in keap_meta.row_issues, and kept
 -- whole in the row's _raw and in staging.
+--
+-- Enums: a value outside the Keap v2 spec's list (source_type, email_opt_status, field_type, ...) is
+-- KEPT as received, with a row issue: Keap adds values over time and the text stays meaningful, while
+-- null would lose it. A slot that keys a child row (e-mail / phone / address field) cannot be kept
+-- that way: an unknown or missing slot skips that child with an issue (the spec's
+-- *_FIELD_UNSPECIFIED values are real slots and are kept).
+--
+-- Issues are recorded for the rows a merge writes (inserted, changed or undeleted), so re-reading an
+-- unchanged record does not repeat them; records and pages that cannot be used at all are recorded
+-- every time they are staged. Pages are marked merged once read, also those that could not be used
+-- (the row issue, field 'page', names them by staged_page_id; the raw page stays in staging).
 
 -- Helpers of earlier versions of this file (replaced by the *_problem functions).
 drop function if exists keap_meta.oversize_issues(jsonb, text[], integer);
