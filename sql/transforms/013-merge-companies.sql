@@ -206,7 +206,12 @@ begin
       ('created_by', s.rec ->> 'created_by', keap_meta.cast_problem(s.rec ->> 'created_by', s.created_by is null, 'bigint')),
       ('last_updated_by', s.rec ->> 'last_updated_by', keap_meta.cast_problem(s.rec ->> 'last_updated_by', s.last_updated_by is null, 'bigint')),
       ('create_time', s.rec ->> 'create_time', keap_meta.cast_problem(s.rec ->> 'create_time', s.created_at is null, 'timestamptz')),
-      ('update_time', s.rec ->> 'update_time', keap_meta.cast_problem(s.rec ->> 'update_time', s.updated_at is null, 'timestamptz'))
+      ('update_time', s.rec ->> 'update_time', keap_meta.cast_problem(s.rec ->> 'update_time', s.updated_at is null, 'timestamptz')),
+      ('email_address', s.rec ->> 'email_address', case when jsonb_typeof(s.rec -> 'email_address') not in ('object', 'null') then 'not a JSON object; read as empty, kept in _raw' end),
+      ('phone_number', s.rec ->> 'phone_number', case when jsonb_typeof(s.rec -> 'phone_number') not in ('object', 'null') then 'not a JSON object; read as empty, kept in _raw' end),
+      ('fax_number', s.rec ->> 'fax_number', case when jsonb_typeof(s.rec -> 'fax_number') not in ('object', 'null') then 'not a JSON object; read as empty, kept in _raw' end),
+      ('address', s.rec ->> 'address', case when jsonb_typeof(s.rec -> 'address') not in ('object', 'null') then 'not a JSON object; read as empty, kept in _raw' end),
+      ('custom_fields', s.rec ->> 'custom_fields', case when jsonb_typeof(s.rec -> 'custom_fields') not in ('array', 'null') then 'not a JSON array; read as empty, kept in _raw' end)
     ) i(field, raw_value, problem)
    where (num_nonnulls(s.company_name, s.title, s.first_name, s.middle_name, s.last_name, s.suffix, s.preferred_name,
           s.job_title, s.email, s.is_email_opt_in, s.email_opt_in_reason, s.email_opt_status, s.phone_number,
@@ -234,7 +239,12 @@ begin
           nullif(btrim(s.rec ->> 'created_by'), ''), nullif(btrim(s.rec ->> 'last_updated_by'), ''),
           nullif(btrim(s.rec ->> 'create_time'), ''), nullif(btrim(s.rec ->> 'update_time'), ''))
           or not (s.email_opt_status = any ('{UNENGAGED_MARKETABLE,SINGLE_OPT_IN,DOUBLE_OPT_IN,CONFIRMED,UNENGAGED_NON_MARKETABLE,NON_MARKETABLE,LOCKDOWN,BOUNCE,HARD_BOUNCE,MANUAL,ADMIN,SYSTEM,LIST_UNSUBSCRIBE,FEEDBACK,SPAM,INVALID,DEACTIVATED}'))
-          or not (s.address_field = any ('{ADDRESS_FIELD_UNSPECIFIED,BILLING,SHIPPING,OTHER}')))
+          or not (s.address_field = any ('{ADDRESS_FIELD_UNSPECIFIED,BILLING,SHIPPING,OTHER}'))
+          or jsonb_typeof(s.rec -> 'email_address') not in ('object', 'null')
+          or jsonb_typeof(s.rec -> 'phone_number') not in ('object', 'null')
+          or jsonb_typeof(s.rec -> 'fax_number') not in ('object', 'null')
+          or jsonb_typeof(s.rec -> 'address') not in ('object', 'null')
+          or jsonb_typeof(s.rec -> 'custom_fields') not in ('array', 'null'))
      and i.problem is not null;
 
   insert into keap_meta.row_issues (run_id, entity, record_key, field, raw_value, problem, staged_page_id)

@@ -163,7 +163,14 @@ begin
       ('created_by', s.rec ->> 'created_by', keap_meta.cast_problem(s.rec ->> 'created_by', s.created_by is null, 'bigint')),
       ('last_updated_by', s.rec ->> 'last_updated_by', keap_meta.cast_problem(s.rec ->> 'last_updated_by', s.last_updated_by is null, 'bigint')),
       ('create_time', s.rec ->> 'create_time', keap_meta.cast_problem(s.rec ->> 'create_time', s.created_at is null, 'timestamptz')),
-      ('update_time', s.rec ->> 'update_time', keap_meta.cast_problem(s.rec ->> 'update_time', s.updated_at is null, 'timestamptz'))
+      ('update_time', s.rec ->> 'update_time', keap_meta.cast_problem(s.rec ->> 'update_time', s.updated_at is null, 'timestamptz')),
+      ('company', s.rec ->> 'company', case when jsonb_typeof(s.rec -> 'company') not in ('object', 'null') then 'not a JSON object; read as empty, kept in _raw' end),
+      ('origin', s.rec ->> 'origin', case when jsonb_typeof(s.rec -> 'origin') not in ('object', 'null') then 'not a JSON object; read as empty, kept in _raw' end),
+      ('email_addresses', s.rec ->> 'email_addresses', case when jsonb_typeof(s.rec -> 'email_addresses') not in ('array', 'null') then 'not a JSON array; read as empty, kept in _raw' end),
+      ('phone_numbers', s.rec ->> 'phone_numbers', case when jsonb_typeof(s.rec -> 'phone_numbers') not in ('array', 'null') then 'not a JSON array; read as empty, kept in _raw' end),
+      ('addresses', s.rec ->> 'addresses', case when jsonb_typeof(s.rec -> 'addresses') not in ('array', 'null') then 'not a JSON array; read as empty, kept in _raw' end),
+      ('custom_fields', s.rec ->> 'custom_fields', case when jsonb_typeof(s.rec -> 'custom_fields') not in ('array', 'null') then 'not a JSON array; read as empty, kept in _raw' end),
+      ('tag_ids', s.rec ->> 'tag_ids', case when jsonb_typeof(s.rec -> 'tag_ids') not in ('array', 'null') then 'not a JSON array; read as empty, kept in _raw' end)
     ) i(field, raw_value, problem)
    where (num_nonnulls(s.given_name, s.middle_name, s.family_name, s.preferred_name, s.prefix, s.suffix, s.job_title,
           s.company_id, s.company_name, s.website, s.birth_date, s.anniversary_date, s.spouse_name,
@@ -183,7 +190,14 @@ begin
           s.rec ->> 'assistant_phone', s.rec ->> 'billing_information',
           nullif(btrim(s.rec ->> 'created_by'), ''), nullif(btrim(s.rec ->> 'last_updated_by'), ''),
           nullif(btrim(s.rec ->> 'create_time'), ''), nullif(btrim(s.rec ->> 'update_time'), ''))
-          or not (s.source_type = any ('{SOURCE_TYPE_UNSPECIFIED,API,APPOINTMENT,FORM_API_HOSTED,FORM_API_INTERNAL,IMPORT,INTERNAL_FORM,LANDING_PAGE,MANUAL,OTHER,UNKNOWN,WEBFORM}')))
+          or not (s.source_type = any ('{SOURCE_TYPE_UNSPECIFIED,API,APPOINTMENT,FORM_API_HOSTED,FORM_API_INTERNAL,IMPORT,INTERNAL_FORM,LANDING_PAGE,MANUAL,OTHER,UNKNOWN,WEBFORM}'))
+          or jsonb_typeof(s.rec -> 'company') not in ('object', 'null')
+          or jsonb_typeof(s.rec -> 'origin') not in ('object', 'null')
+          or jsonb_typeof(s.rec -> 'email_addresses') not in ('array', 'null')
+          or jsonb_typeof(s.rec -> 'phone_numbers') not in ('array', 'null')
+          or jsonb_typeof(s.rec -> 'addresses') not in ('array', 'null')
+          or jsonb_typeof(s.rec -> 'custom_fields') not in ('array', 'null')
+          or jsonb_typeof(s.rec -> 'tag_ids') not in ('array', 'null'))
      and i.problem is not null;
 
   -- children: every written contact's e-mails, phones, addresses and custom field values are

@@ -118,6 +118,20 @@ describe('bad values in a record', () => {
     expect(found[2]!.problem).toMatch(/without an integer id/);
   });
 
+  it('a list that is not a list, or an object that is not an object, is read as empty with an issue', async () => {
+    const c = contact('40009', { email_addresses: { email: 'x@y.test', field: 'EMAIL1' } as never, company: 'Acme' as never, tag_ids: '91,104' as never });
+    await stage(db.sql, 'contacts', run.runId, page('contacts', [c]));
+    await merge(db.sql, 'contacts', run.runId);
+    const [row] = await db.sql`select company_id, company_name, _raw -> 'company' as raw_company from keap.contacts where contact_id = 40009`;
+    expect(row).toEqual({ company_id: null, company_name: null, raw_company: 'Acme' });
+    expect(await db.sql`select * from keap.contact_emails where contact_id = 40009`).toEqual([]);
+    expect((await issuesFor('40009')).map((i) => [i.field, i.problem])).toEqual([
+      ['company', 'not a JSON object; read as empty, kept in _raw'],
+      ['email_addresses', 'not a JSON array; read as empty, kept in _raw'],
+      ['tag_ids', 'not a JSON array; read as empty, kept in _raw'],
+    ]);
+  });
+
   it('records without a usable id are skipped with an issue; the rest of the page is merged', async () => {
     const noId = contact('x');
     delete noId.id;
