@@ -79,7 +79,7 @@ describe('sync against the sandbox', () => {
     expect(row.given_name).toBe('美咲');
   });
 
-  it('--full marks contacts Keap no longer lists as deleted, and a returning one comes back', async () => {
+  it('--full marks contacts Keap no longer lists as deleted (an incremental run cannot see it)', async () => {
     const victim = Number(([...sb.store.list('contacts')] as { id: string }[])[3].id);
     sb.store.deleteContact(victim);
     const inc = await runSync({ db, config: sandboxConfig(sb) }, { trigger: 'test', entities: ['contacts'] });
