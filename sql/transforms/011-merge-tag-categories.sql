@@ -28,7 +28,9 @@ begin
     from keap_meta.page_records(p_run_id, 'tag_categories', v_pages, 'tag_categories') r;
 
   -- src: one typed row per record, the newest version when the page set holds it twice (the
-  -- newest is picked on narrow columns, so the sort never carries the records)
+  -- newest is picked on narrow columns, so the sort never carries the records). A record identical
+  -- to the live row's _raw is unchanged and is not mapped again (full sweeps re-read everything;
+  -- a changed mapping reaches stored rows through a migration, e.g. set _raw = '{}', not a re-read).
   perform keap_meta.drop_temp_table('merge_src');
   create temporary table merge_src on commit drop as
   select r.id as tag_category_id, r.page_id, r.rec,
@@ -40,8 +42,9 @@ begin
    where (r.page_id, r.ordinal) in (
            select distinct on (d.id) d.page_id, d.ordinal
              from pg_temp.merge_recs d
-            order by d.id, d.updated_at desc nulls last, d.page_id desc, d.ordinal desc);
-  select count(*) into v_received from pg_temp.merge_src;
+            order by d.id, d.updated_at desc nulls last, d.page_id desc, d.ordinal desc)
+     and not exists (select from keap.tag_categories t where t.tag_category_id = r.id and t._deleted_at is null and t._raw = r.rec);
+  select count(distinct id) into v_received from pg_temp.merge_recs;
 
   -- upsert: write only new, changed or soft-deleted rows; xmax = 0 tells inserts from updates
   with up as (
