@@ -9,7 +9,7 @@ import { EXIT, describeError, exitCodeFor } from './lib/errors.ts';
 import { migrate } from './lib/migrate.ts';
 import { runSync, type SyncOptions } from './lib/sync/engine.ts';
 import { printSummary, progressPrinter } from './lib/sync/report.ts';
-import { entityNames } from './lib/sync/entities.ts';
+import { entityNames, selectEntities } from './lib/sync/entities.ts';
 
 const HELP = `Usage: npm run sync -- [options]
 
@@ -22,7 +22,7 @@ Options:
   --full             full traversal of every entity, with delete detection
   --since <ISO>      incremental from this instant instead of the saved watermark
   --dry-run          check configuration, database and API access (one small page per entity)
-                     and print the plan; writes no data
+                     and print the plan; writes no data (pending schema changes are still deployed)
   --schedule <cron>  keep running and sync on this cron schedule (default: KEAP_SCHEDULE; none = run once)
   --no-migrate       do not apply pending migrations first
   --help             this text
@@ -90,6 +90,7 @@ async function main(): Promise<number> {
     console.log(HELP);
     return EXIT.OK;
   }
+  selectEntities(args.entities); // an unknown entity is a usage error before anything connects
   const config = loadConfig();
   const db = await connect({ applicationName: 'keap-sync sync', max: 4 });
   try {

@@ -7,7 +7,8 @@ export const REDACTED = '[redacted]';
 
 const PATTERNS: [RegExp, string][] = [
   [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, `$1 ${REDACTED}`],
-  [/("?(?:access_token|refresh_token|client_secret|api_?key|x-keap-api-key|password)"?\s*[:=]\s*"?)[^"&\s,}]+/gi, `$1${REDACTED}`],
+  // Not inside a longer word: Keap's own "oauth.v2.InvalidApiKey: Invalid ApiKey" is no secret.
+  [/((?<![A-Za-z0-9_-])"?(?:access_token|refresh_token|client_secret|api_?key|x-keap-api-key|password)"?\s*[:=]\s*"?)[^"&\s,}]+/gi, `$1${REDACTED}`],
 ];
 
 export class Redactor {
