@@ -82,9 +82,11 @@ begin
       ('group_id', s.rec ->> 'group_id', keap_meta.cast_problem(s.rec ->> 'group_id', s.group_id is null, 'bigint')),
       ('group_name', s.rec ->> 'group_name', keap_meta.oversize_problem(s.rec ->> 'group_name', keap_meta.max_short_text_chars()))
     ) i(field, raw_value, problem)
+   -- cheap pre-check: only rows where a typed value is null although its raw value is present or an
+   -- enum value is unknown can have a problem
    where (num_nonnulls(s.label, s.field_name, s.field_type, s.record_type, s.default_value, s.group_id, s.group_name)
-      < num_nonnulls(s.rec ->> 'label', s.rec ->> 'field_name', s.rec ->> 'field_type', s.rec ->> 'record_type',
-          s.rec ->> 'default_value', nullif(btrim(s.rec ->> 'group_id'), ''), s.rec ->> 'group_name')
+          < num_nonnulls(s.rec ->> 'label', s.rec ->> 'field_name', s.rec ->> 'field_type', s.rec ->> 'record_type',
+                         s.rec ->> 'default_value', nullif(btrim(s.rec ->> 'group_id'), ''), s.rec ->> 'group_name')
           or not (s.field_type = any ('{CURRENCY,DATE,DATE_TIME,DAY_OF_WEEK,DECIMAL_NUMBER,DRILLDOWN,DROPDOWN,EMAIL,LIST_BOX,MONTH,NAME,PERCENT,PHONE_NUMBER,RADIO,SOCIAL_SECURITY_NUMBER,STATE,TEXT,TEXT_AREA,USER,USER_LIST_BOX,WEBSITE,WHOLE_NUMBER,YEAR,YES_NO}'))
           or not (s.record_type = any ('{CONTACT,REFERRAL_PARTNER,OPPORTUNITY,TASK_NOTE_APPOINTMENT,COMPANY,ORDER,SUBSCRIPTION}')))
      and i.problem is not null;

@@ -77,9 +77,10 @@ begin
       ('create_time', s.rec ->> 'create_time', keap_meta.cast_problem(s.rec ->> 'create_time', s.created_at is null, 'timestamptz')),
       ('update_time', s.rec ->> 'update_time', keap_meta.cast_problem(s.rec ->> 'update_time', s.updated_at is null, 'timestamptz'))
     ) i(field, raw_value, problem)
+   -- cheap pre-check: only rows where a typed value is null although its raw value is present can have a problem
    where (num_nonnulls(s.name, s.description, s.created_at, s.updated_at)
-      < num_nonnulls(s.rec ->> 'name', s.rec ->> 'description', nullif(btrim(s.rec ->> 'create_time'), ''),
-          nullif(btrim(s.rec ->> 'update_time'), '')))
+          < num_nonnulls(s.rec ->> 'name', s.rec ->> 'description', nullif(btrim(s.rec ->> 'create_time'), ''),
+                         nullif(btrim(s.rec ->> 'update_time'), '')))
      and i.problem is not null;
 
   -- cursor: in this transaction, so it never moves past data that was not merged

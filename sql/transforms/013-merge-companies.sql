@@ -216,31 +216,33 @@ begin
       ('address', s.rec ->> 'address', case when jsonb_typeof(s.rec -> 'address') not in ('object', 'null') then 'not a JSON object; read as empty, kept in _raw' end),
       ('custom_fields', s.rec ->> 'custom_fields', case when jsonb_typeof(s.rec -> 'custom_fields') not in ('array', 'null') then 'not a JSON array; read as empty, kept in _raw' end)
     ) i(field, raw_value, problem)
+   -- cheap pre-check: only rows where a typed value is null although its raw value is present, an enum
+   -- value is unknown or a nested value has the wrong JSON type can have a problem
    where (num_nonnulls(s.company_name, s.title, s.first_name, s.middle_name, s.last_name, s.suffix, s.preferred_name,
-          s.job_title, s.email, s.is_email_opt_in, s.email_opt_in_reason, s.email_opt_status, s.phone_number,
-          s.phone_extension, s.phone_type, s.phone_number_e164, s.fax_number, s.fax_type, s.address_field,
-          s.address_line1, s.address_line2, s.address_locality, s.address_region, s.address_region_code,
-          s.address_country, s.address_country_code, s.address_postal_code, s.address_zip_code,
-          s.address_zip_four, s.website, s.notes, s.groups, s.anniversary_date, s.birth_date, s.assistant_name,
-          s.assistant_phone, s.billing_information, s.contact_type, s.owner_id, s.referral_code, s.spouse_name,
-          s.account_id, s.created_by, s.last_updated_by, s.created_at, s.updated_at)
-      < num_nonnulls(s.rec ->> 'company_name', s.rec ->> 'title', s.rec ->> 'first_name', s.rec ->> 'middle_name',
-          s.rec ->> 'last_name', s.rec ->> 'suffix', s.rec ->> 'preferred_name', s.rec ->> 'job_title',
-          s.rec #>> '{email_address,email}', nullif(btrim(s.rec #>> '{email_address,is_opt_in}'), ''),
-          s.rec #>> '{email_address,opt_in_reason}', s.rec #>> '{email_address,email_opt_status}',
-          s.rec #>> '{phone_number,number}', s.rec #>> '{phone_number,extension}',
-          s.rec #>> '{phone_number,type}', s.rec #>> '{phone_number,number_e164}',
-          s.rec #>> '{fax_number,number}', s.rec #>> '{fax_number,type}', s.rec #>> '{address,field}',
-          s.rec #>> '{address,line1}', s.rec #>> '{address,line2}', s.rec #>> '{address,locality}',
-          s.rec #>> '{address,region}', s.rec #>> '{address,region_code}', s.rec #>> '{address,country}',
-          s.rec #>> '{address,country_code}', s.rec #>> '{address,postal_code}',
-          s.rec #>> '{address,zip_code}', s.rec #>> '{address,zip_four}', s.rec ->> 'website',
-          s.rec ->> 'notes', s.rec ->> 'groups', nullif(btrim(s.rec ->> 'anniversary_date'), ''),
-          nullif(btrim(s.rec ->> 'birth_date'), ''), s.rec ->> 'assistant_name', s.rec ->> 'assistant_phone',
-          s.rec ->> 'billing_information', s.rec ->> 'contact_type', nullif(btrim(s.rec ->> 'owner_id'), ''),
-          s.rec ->> 'referral_code', s.rec ->> 'spouse_name', nullif(btrim(s.rec ->> 'account_id'), ''),
-          nullif(btrim(s.rec ->> 'created_by'), ''), nullif(btrim(s.rec ->> 'last_updated_by'), ''),
-          nullif(btrim(s.rec ->> 'create_time'), ''), nullif(btrim(s.rec ->> 'update_time'), ''))
+                       s.job_title, s.email, s.is_email_opt_in, s.email_opt_in_reason, s.email_opt_status, s.phone_number,
+                       s.phone_extension, s.phone_type, s.phone_number_e164, s.fax_number, s.fax_type, s.address_field,
+                       s.address_line1, s.address_line2, s.address_locality, s.address_region, s.address_region_code,
+                       s.address_country, s.address_country_code, s.address_postal_code, s.address_zip_code,
+                       s.address_zip_four, s.website, s.notes, s.groups, s.anniversary_date, s.birth_date, s.assistant_name,
+                       s.assistant_phone, s.billing_information, s.contact_type, s.owner_id, s.referral_code, s.spouse_name,
+                       s.account_id, s.created_by, s.last_updated_by, s.created_at, s.updated_at)
+          < num_nonnulls(s.rec ->> 'company_name', s.rec ->> 'title', s.rec ->> 'first_name', s.rec ->> 'middle_name',
+                         s.rec ->> 'last_name', s.rec ->> 'suffix', s.rec ->> 'preferred_name', s.rec ->> 'job_title',
+                         s.rec #>> '{email_address,email}', nullif(btrim(s.rec #>> '{email_address,is_opt_in}'), ''),
+                         s.rec #>> '{email_address,opt_in_reason}', s.rec #>> '{email_address,email_opt_status}',
+                         s.rec #>> '{phone_number,number}', s.rec #>> '{phone_number,extension}',
+                         s.rec #>> '{phone_number,type}', s.rec #>> '{phone_number,number_e164}',
+                         s.rec #>> '{fax_number,number}', s.rec #>> '{fax_number,type}', s.rec #>> '{address,field}',
+                         s.rec #>> '{address,line1}', s.rec #>> '{address,line2}', s.rec #>> '{address,locality}',
+                         s.rec #>> '{address,region}', s.rec #>> '{address,region_code}', s.rec #>> '{address,country}',
+                         s.rec #>> '{address,country_code}', s.rec #>> '{address,postal_code}',
+                         s.rec #>> '{address,zip_code}', s.rec #>> '{address,zip_four}', s.rec ->> 'website',
+                         s.rec ->> 'notes', s.rec ->> 'groups', nullif(btrim(s.rec ->> 'anniversary_date'), ''),
+                         nullif(btrim(s.rec ->> 'birth_date'), ''), s.rec ->> 'assistant_name', s.rec ->> 'assistant_phone',
+                         s.rec ->> 'billing_information', s.rec ->> 'contact_type', nullif(btrim(s.rec ->> 'owner_id'), ''),
+                         s.rec ->> 'referral_code', s.rec ->> 'spouse_name', nullif(btrim(s.rec ->> 'account_id'), ''),
+                         nullif(btrim(s.rec ->> 'created_by'), ''), nullif(btrim(s.rec ->> 'last_updated_by'), ''),
+                         nullif(btrim(s.rec ->> 'create_time'), ''), nullif(btrim(s.rec ->> 'update_time'), ''))
           or not (s.email_opt_status = any ('{UNENGAGED_MARKETABLE,SINGLE_OPT_IN,DOUBLE_OPT_IN,CONFIRMED,UNENGAGED_NON_MARKETABLE,NON_MARKETABLE,LOCKDOWN,BOUNCE,HARD_BOUNCE,MANUAL,ADMIN,SYSTEM,LIST_UNSUBSCRIBE,FEEDBACK,SPAM,INVALID,DEACTIVATED}'))
           or not (s.address_field = any ('{ADDRESS_FIELD_UNSPECIFIED,BILLING,SHIPPING,OTHER}'))
           or jsonb_typeof(s.rec -> 'email_address') not in ('object', 'null')

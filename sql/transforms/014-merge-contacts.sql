@@ -175,24 +175,26 @@ begin
       ('custom_fields', s.rec ->> 'custom_fields', case when jsonb_typeof(s.rec -> 'custom_fields') not in ('array', 'null') then 'not a JSON array; read as empty, kept in _raw' end),
       ('tag_ids', s.rec ->> 'tag_ids', case when jsonb_typeof(s.rec -> 'tag_ids') not in ('array', 'null') then 'not a JSON array; read as empty, kept in _raw' end)
     ) i(field, raw_value, problem)
+   -- cheap pre-check: only rows where a typed value is null although its raw value is present, an enum
+   -- value is unknown or a nested value has the wrong JSON type can have a problem
    where (num_nonnulls(s.given_name, s.middle_name, s.family_name, s.preferred_name, s.prefix, s.suffix, s.job_title,
-          s.company_id, s.company_name, s.website, s.birth_date, s.anniversary_date, s.spouse_name,
-          s.contact_type, s.owner_id, s.lead_source_id, s.source_type, s.origin_at, s.origin_ip_address,
-          s.preferred_locale, s.time_zone, s.referral_code, s.score_value, s.account_id, s.assistant_name,
-          s.assistant_phone, s.billing_information, s.created_by, s.last_updated_by, s.created_at,
-          s.updated_at)
-      < num_nonnulls(s.rec ->> 'given_name', s.rec ->> 'middle_name', s.rec ->> 'family_name', s.rec ->> 'preferred_name',
-          s.rec ->> 'prefix', s.rec ->> 'suffix', s.rec ->> 'job_title',
-          nullif(btrim(s.rec #>> '{company,id}'), ''), s.rec #>> '{company,company_name}', s.rec ->> 'website',
-          nullif(btrim(s.rec ->> 'birth_date'), ''), nullif(btrim(s.rec ->> 'anniversary_date'), ''),
-          s.rec ->> 'spouse_name', s.rec ->> 'contact_type', nullif(btrim(s.rec ->> 'owner_id'), ''),
-          nullif(btrim(s.rec ->> 'leadsource_id'), ''), s.rec ->> 'source_type',
-          nullif(btrim(s.rec #>> '{origin,date}'), ''), s.rec #>> '{origin,ip_address}',
-          s.rec ->> 'preferred_locale', s.rec ->> 'time_zone', s.rec ->> 'referral_code',
-          s.rec ->> 'score_value', nullif(btrim(s.rec ->> 'account_id'), ''), s.rec ->> 'assistant_name',
-          s.rec ->> 'assistant_phone', s.rec ->> 'billing_information',
-          nullif(btrim(s.rec ->> 'created_by'), ''), nullif(btrim(s.rec ->> 'last_updated_by'), ''),
-          nullif(btrim(s.rec ->> 'create_time'), ''), nullif(btrim(s.rec ->> 'update_time'), ''))
+                       s.company_id, s.company_name, s.website, s.birth_date, s.anniversary_date, s.spouse_name,
+                       s.contact_type, s.owner_id, s.lead_source_id, s.source_type, s.origin_at, s.origin_ip_address,
+                       s.preferred_locale, s.time_zone, s.referral_code, s.score_value, s.account_id, s.assistant_name,
+                       s.assistant_phone, s.billing_information, s.created_by, s.last_updated_by, s.created_at,
+                       s.updated_at)
+          < num_nonnulls(s.rec ->> 'given_name', s.rec ->> 'middle_name', s.rec ->> 'family_name', s.rec ->> 'preferred_name',
+                         s.rec ->> 'prefix', s.rec ->> 'suffix', s.rec ->> 'job_title',
+                         nullif(btrim(s.rec #>> '{company,id}'), ''), s.rec #>> '{company,company_name}', s.rec ->> 'website',
+                         nullif(btrim(s.rec ->> 'birth_date'), ''), nullif(btrim(s.rec ->> 'anniversary_date'), ''),
+                         s.rec ->> 'spouse_name', s.rec ->> 'contact_type', nullif(btrim(s.rec ->> 'owner_id'), ''),
+                         nullif(btrim(s.rec ->> 'leadsource_id'), ''), s.rec ->> 'source_type',
+                         nullif(btrim(s.rec #>> '{origin,date}'), ''), s.rec #>> '{origin,ip_address}',
+                         s.rec ->> 'preferred_locale', s.rec ->> 'time_zone', s.rec ->> 'referral_code',
+                         s.rec ->> 'score_value', nullif(btrim(s.rec ->> 'account_id'), ''), s.rec ->> 'assistant_name',
+                         s.rec ->> 'assistant_phone', s.rec ->> 'billing_information',
+                         nullif(btrim(s.rec ->> 'created_by'), ''), nullif(btrim(s.rec ->> 'last_updated_by'), ''),
+                         nullif(btrim(s.rec ->> 'create_time'), ''), nullif(btrim(s.rec ->> 'update_time'), ''))
           or not (s.source_type = any ('{SOURCE_TYPE_UNSPECIFIED,API,APPOINTMENT,FORM_API_HOSTED,FORM_API_INTERNAL,IMPORT,INTERNAL_FORM,LANDING_PAGE,MANUAL,OTHER,UNKNOWN,WEBFORM}'))
           or jsonb_typeof(s.rec -> 'company') not in ('object', 'null')
           or jsonb_typeof(s.rec -> 'origin') not in ('object', 'null')
@@ -237,11 +239,12 @@ begin
         ('email_addresses[' || (i.ord - 1) || '].' || 'email_opt_status', i.item ->> 'email_opt_status', keap_meta.oversize_problem(i.item ->> 'email_opt_status', keap_meta.max_short_text_chars())),
         ('email_addresses[' || (i.ord - 1) || '].' || 'email_opt_status', i.item ->> 'email_opt_status', keap_meta.enum_problem(i.item ->> 'email_opt_status', '{UNENGAGED_MARKETABLE,SINGLE_OPT_IN,DOUBLE_OPT_IN,CONFIRMED,UNENGAGED_NON_MARKETABLE,NON_MARKETABLE,LOCKDOWN,BOUNCE,HARD_BOUNCE,MANUAL,ADMIN,SYSTEM,LIST_UNSUBSCRIBE,FEEDBACK,SPAM,INVALID,DEACTIVATED}'))
       ) x(field, raw_value, problem)
+     -- cheap pre-check first (bad slot, typed value null although the raw one is present, unknown enum)
      where (i.field is null or not (i.field = any ('{EMAIL1,EMAIL2,EMAIL3,EMAIL_FIELD_UNSPECIFIED}')) or i.nth > 1
             or num_nonnulls(i.email, i.is_opt_in, i.opt_in_reason, i.email_opt_status)
-      < num_nonnulls(i.item ->> 'email', nullif(btrim(i.item ->> 'is_opt_in'), ''), i.item ->> 'opt_in_reason',
-        i.item ->> 'email_opt_status')
-        or not (i.email_opt_status = any ('{UNENGAGED_MARKETABLE,SINGLE_OPT_IN,DOUBLE_OPT_IN,CONFIRMED,UNENGAGED_NON_MARKETABLE,NON_MARKETABLE,LOCKDOWN,BOUNCE,HARD_BOUNCE,MANUAL,ADMIN,SYSTEM,LIST_UNSUBSCRIBE,FEEDBACK,SPAM,INVALID,DEACTIVATED}')))
+            < num_nonnulls(i.item ->> 'email', nullif(btrim(i.item ->> 'is_opt_in'), ''), i.item ->> 'opt_in_reason',
+                           i.item ->> 'email_opt_status')
+            or not (i.email_opt_status = any ('{UNENGAGED_MARKETABLE,SINGLE_OPT_IN,DOUBLE_OPT_IN,CONFIRMED,UNENGAGED_NON_MARKETABLE,NON_MARKETABLE,LOCKDOWN,BOUNCE,HARD_BOUNCE,MANUAL,ADMIN,SYSTEM,LIST_UNSUBSCRIBE,FEEDBACK,SPAM,INVALID,DEACTIVATED}')))
        and x.problem is not null
   )
   insert into keap.contact_emails (contact_id, field, email, is_opt_in, opt_in_reason, email_opt_status, _run_id)
@@ -275,9 +278,10 @@ begin
         ('phone_numbers[' || (i.ord - 1) || '].' || 'type', i.item ->> 'type', keap_meta.oversize_problem(i.item ->> 'type', keap_meta.max_short_text_chars())),
         ('phone_numbers[' || (i.ord - 1) || '].' || 'number_e164', i.item ->> 'number_e164', keap_meta.oversize_problem(i.item ->> 'number_e164', keap_meta.max_short_text_chars()))
       ) x(field, raw_value, problem)
+     -- cheap pre-check first (bad slot, typed value null although the raw one is present, unknown enum)
      where (i.field is null or not (i.field = any ('{PHONE1,PHONE2,PHONE3,PHONE4,PHONE5,PHONE_NUMBER_FIELD_UNSPECIFIED}')) or i.nth > 1
             or num_nonnulls(i.number, i.extension, i.type, i.number_e164)
-      < num_nonnulls(i.item ->> 'number', i.item ->> 'extension', i.item ->> 'type', i.item ->> 'number_e164'))
+            < num_nonnulls(i.item ->> 'number', i.item ->> 'extension', i.item ->> 'type', i.item ->> 'number_e164'))
        and x.problem is not null
   )
   insert into keap.contact_phones (contact_id, field, number, extension, type, number_e164, _run_id)
@@ -323,12 +327,13 @@ begin
         ('addresses[' || (i.ord - 1) || '].' || 'zip_code', i.item ->> 'zip_code', keap_meta.oversize_problem(i.item ->> 'zip_code', keap_meta.max_short_text_chars())),
         ('addresses[' || (i.ord - 1) || '].' || 'zip_four', i.item ->> 'zip_four', keap_meta.oversize_problem(i.item ->> 'zip_four', keap_meta.max_short_text_chars()))
       ) x(field, raw_value, problem)
+     -- cheap pre-check first (bad slot, typed value null although the raw one is present, unknown enum)
      where (i.field is null or not (i.field = any ('{BILLING,SHIPPING,OTHER,ADDRESS_FIELD_UNSPECIFIED}')) or i.nth > 1
             or num_nonnulls(i.line1, i.line2, i.locality, i.region, i.region_code, i.country, i.country_code, i.postal_code,
-        i.zip_code, i.zip_four)
-      < num_nonnulls(i.item ->> 'line1', i.item ->> 'line2', i.item ->> 'locality', i.item ->> 'region',
-        i.item ->> 'region_code', i.item ->> 'country', i.item ->> 'country_code', i.item ->> 'postal_code',
-        i.item ->> 'zip_code', i.item ->> 'zip_four'))
+                         i.zip_code, i.zip_four)
+            < num_nonnulls(i.item ->> 'line1', i.item ->> 'line2', i.item ->> 'locality', i.item ->> 'region',
+                           i.item ->> 'region_code', i.item ->> 'country', i.item ->> 'country_code', i.item ->> 'postal_code',
+                           i.item ->> 'zip_code', i.item ->> 'zip_four'))
        and x.problem is not null
   )
   insert into keap.contact_addresses (contact_id, field, line1, line2, locality, region, region_code, country, country_code, postal_code, zip_code, zip_four, _run_id)
