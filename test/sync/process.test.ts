@@ -92,4 +92,23 @@ describe('sync processes', () => {
        where query_params::text ~ 'rt-|csecret' or coalesce(error, '') ~ 'rt-|csecret' or rate_limit_headers::text ~ 'rt-|csecret'`;
     expect(leaked[0].n).toBe(0);
   });
+
+  it('--schedule runs syncs on the cron schedule in one process, and SIGINT stops it cleanly', async () => {
+    const [{ before }] = await db.sql`select coalesce(max(run_id), 0)::int as before from keap_meta.etl_run_log`;
+    // Every second (node-cron's six-field form): at least two scheduled runs, one at a time.
+    const child = spawnTs('scripts/sync.ts', ['--schedule', '* * * * * *', '--entity', 'tags'], sandboxEnv(sb, db.url));
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const [row] = await db.sql`select count(*)::int as n from keap_meta.etl_run_log where run_id > ${before} and status = 'succeeded' and trigger = 'schedule'`;
+      if (row.n >= 2) break;
+      if (Date.now() > deadline || child.proc.exitCode !== null) throw new Error(`scheduled runs did not happen: ${child.output()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    child.proc.kill('SIGINT');
+    const { code } = await child.exit;
+    expect(code).toBe(0);
+    expect(child.output()).toMatch(/scheduled: syncing on '\* \* \* \* \* \*'/);
+    const running = await db.sql`select run_id from keap_meta.etl_run_log where status = 'running'`;
+    expect(running).toEqual([]);
+  });
 });
