@@ -40,3 +40,18 @@ it('every keap_ops view can be selected from', async () => {
   expect(views.length).toBeGreaterThan(0);
   for (const v of views) await db.sql.unsafe(`select * from ${v.name} limit 1`);
 });
+
+it('keap_reader and pg_monitor can select from every keap_ops view', async () => {
+  const views = await db.sql`select schemaname || '.' || viewname as name from pg_views where schemaname = 'keap_ops'`;
+  const conn = await db.sql.reserve();
+  try {
+    for (const role of ['keap_reader', 'pg_monitor']) {
+      await conn.unsafe(`set role ${role}`);
+      for (const v of views) await conn.unsafe(`select * from ${v.name} limit 1`);
+      await conn`reset role`;
+    }
+  } finally {
+    await conn`reset role`;
+    conn.release();
+  }
+});

@@ -1,5 +1,5 @@
 -- keap_ops.entity_freshness: how current each synced Keap entity of the contact family is.
--- Grain: entity (one row per entity the engine syncs, in the engine's order).
+-- Grain: entity (one row per entity registered in keap_meta.entities, in the engine's order).
 -- Cost: per entity, the latest merge_log row (index merge_log_entity), the sync_cursors row, the
 -- latest source_counts row (primary key, newest run first), pg_class for a row estimate and a
 -- count of soft-deleted rows through a partial index. No scan of staging or of the live rows.
@@ -9,21 +9,8 @@
 --   select entity from keap_ops.entity_freshness where lag_seconds > 6 * 3600;  -- stale entities
 drop view if exists keap_ops.entity_freshness;
 create view keap_ops.entity_freshness as
-with entities (sync_order, entity, target_table) as (
-  values (1, 'contact_model', 'keap.custom_fields'::regclass),
-         (2, 'tag_categories', 'keap.tag_categories'::regclass),
-         (3, 'tags', 'keap.tags'::regclass),
-         (4, 'companies', 'keap.companies'::regclass),
-         (5, 'contacts', 'keap.contacts'::regclass),
-         (6, 'tagged_contacts', 'keap.contact_tags'::regclass)
-),
--- deleted: exact soft-deleted counts through the partial indexes of migration 00016
-deleted (entity, deleted_count) as (
-  select 'contact_model', count(*) from keap.custom_fields where _deleted_at is not null
-  union all select 'tag_categories', count(*) from keap.tag_categories where _deleted_at is not null
-  union all select 'tags', count(*) from keap.tags where _deleted_at is not null
-  union all select 'companies', count(*) from keap.companies where _deleted_at is not null
-  union all select 'contacts', count(*) from keap.contacts where _deleted_at is not null
+with entities as (
+  select entity, sync_order, target_table from keap_meta.entities
 )
 select
   e.entity,
@@ -44,14 +31,13 @@ select
   c.full_sweep_started_at,
   c.last_full_completed_at,
   nullif(greatest(t.reltuples, -1), -1)::bigint as approx_row_count,
-  d.deleted_count,
+  keap_meta.soft_deleted_count(e.target_table) as deleted_count,
   s.source_count as last_source_count,
   s.warehouse_count as last_warehouse_count,
   s.counted_at as last_counted_at
 from entities e
 join pg_class t on t.oid = e.target_table
 left join keap_meta.sync_cursors c on c.entity = e.entity
-left join deleted d on d.entity = e.entity
 left join lateral (
   select ml.merged_at, ml.run_id, ml.inserted_count, ml.updated_count, ml.unchanged_count, ml.deleted_count, ml.rejected_count
     from keap_meta.merge_log ml where ml.entity = e.entity order by ml.merge_id desc limit 1) m on true
@@ -62,7 +48,7 @@ order by e.sync_order;
 
 comment on view keap_ops.entity_freshness is 'One row per synced entity of the Keap contact family: last merge and its counts, the incremental watermark and full-traversal state, lag, and row / deleted / source counts. Cheap: no staging or full-table scans.';
 comment on column keap_ops.entity_freshness.entity is 'Entity name (staging table and sync_cursors key): contact_model, tag_categories, tags, companies, contacts, tagged_contacts.';
-comment on column keap_ops.entity_freshness.sync_order is 'Position in the engine''s processing order (1 first).';
+comment on column keap_ops.entity_freshness.sync_order is 'Position in the engine''s processing order (lower first), from keap_meta.entities.';
 comment on column keap_ops.entity_freshness.target_table is 'Warehouse table the entity is merged into.';
 comment on column keap_ops.entity_freshness.last_merged_at is 'When the entity''s merge procedure last ran (keap_meta.merge_log), even if it had nothing to merge.';
 comment on column keap_ops.entity_freshness.last_merge_run_id is 'Run of that last merge.';

@@ -1,6 +1,7 @@
 // The entity list, as data: what to fetch from Keap v2, how to page it (full keyset traversal and
 // incremental filter), where its raw pages are staged and which SQL procedure merges them, in the
-// order the engine processes them. Adding an entity = a migration + a merge file + one entry here.
+// order the engine processes them. Adding an entity = a migration (tables, staging table, a row in
+// keap_meta.entities) + a merge file + one entry here (see README, "Adding an entity").
 import type { Sql } from '../db.ts';
 
 export interface EntityDef {
