@@ -3,7 +3,7 @@
 // value, and the raw page stays in staging.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDb } from '../helpers/db.ts';
-import { issues, lastLog, merge, page, sampleRecords, stage, startRun, type Obj, type Run } from './fixtures/staging.ts';
+import { issues, lastLog, merge, page, sampleRecords, stage, startRun, type Obj, type Run, sampleContact } from './fixtures/staging.ts';
 
 let db: TestDb;
 let run: Run;
@@ -16,10 +16,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-function contact(id: string, over: Obj = {}): Obj {
-  const [, daniel] = sampleRecords('contacts');
-  return { ...daniel!, id, ...over };
-}
+const contact = sampleContact;
 
 async function issuesFor(key: string) {
   return db.sql`select field, raw_value, problem from keap_meta.row_issues where run_id = ${run.runId} and record_key = ${key} order by issue_id`;

@@ -3,7 +3,7 @@
 // exactly one update; removed children disappear; duplicates keep the newest version.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDb } from '../helpers/db.ts';
-import { lastLog, merge, page, sampleRecords, stage, startRun, type Obj, type Run } from './fixtures/staging.ts';
+import { lastLog, merge, page, sampleRecords, stage, startRun, type Obj, type Run, sampleContact } from './fixtures/staging.ts';
 
 let db: TestDb;
 let run: Run;
@@ -16,11 +16,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/** A contact built like the sample's short record, with an id of our own. */
-function contact(id: string, over: Obj = {}): Obj {
-  const [, daniel] = sampleRecords('contacts');
-  return { ...daniel!, id, ...over };
-}
+const contact = sampleContact;
 
 describe('the sample page', () => {
   it('inserts both contacts with their real fields, children and tags', async () => {
