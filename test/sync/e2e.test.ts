@@ -47,6 +47,8 @@ describe('sync against the sandbox', () => {
     const contacts = res.value.entities.find((e) => e.entity === 'contacts')!;
     expect(contacts.traversal).toBe('incremental');
     expect(contacts.inserted + contacts.updated + contacts.deleted).toBe(0);
+    // Every tag pair already has its applied time: no per-tag request at all.
+    expect(res.value.entities.find((e) => e.entity === 'tagged_contacts')?.pages).toBe(0);
     await expectWarehouseEqualsSandbox(db.sql, sb);
   });
 

@@ -78,6 +78,14 @@ export async function expectWarehouseEqualsSandbox(sql: Sql, sb: Sandbox): Promi
   const truthPairs = truth.flatMap((c) => ((c.tag_ids as string[] | undefined) ?? []).map((t) => `${c.id}|${t}`)).sort();
   expect(pairs.map((p) => `${p.contact_id}|${p.tag_id}`).sort()).toEqual(truthPairs);
 
+  // Every pair carries the applied time Keap reports for it (from /tags/{id}/contacts).
+  const applied = await sql`
+    select t.contact_id, t.tag_id, t.applied_at from keap.contact_tags t
+      join keap.contacts c using (contact_id) where c._deleted_at is null`;
+  const truthApplied = new Map(truth.flatMap((c) => sb.store.tagLinks(String(c.id)).map((l) => [`${c.id}|${l.tag_id}`, new Date(l.applied_time).getTime()] as const)));
+  const wrongApplied = applied.filter((p) => (p.applied_at ? new Date(p.applied_at).getTime() : null) !== truthApplied.get(`${p.contact_id}|${p.tag_id}`));
+  expect(wrongApplied.map((p) => `${p.contact_id}|${p.tag_id}|${p.applied_at?.toISOString?.() ?? p.applied_at}`)).toEqual([]);
+
   const tags = await sql`select tag_id, name from keap.tags where _deleted_at is null order by tag_id`;
   const truthTags = ([...sb.store.list('tags')] as Rec[]).map((t) => ({ tag_id: Number(t.id), name: t.name })).sort((a, b) => a.tag_id - b.tag_id);
   expect(tags.map((t) => ({ tag_id: Number(t.tag_id), name: t.name }))).toEqual(truthTags);

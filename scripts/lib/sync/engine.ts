@@ -229,7 +229,7 @@ async function syncEntity(ctx: RunContext, client: KeapClient, deps: EngineDeps,
   await ctx.event('info', `${def.name}: ${plan}`, { stage: 'plan', entity: def.name, data: { traversal, filter, orderBy } });
   opts.onLine?.(`${def.name}: ${plan}${filter ? ` (filter ${filter})` : ''}`);
 
-  const parents = def.parents ? await def.parents(sql) : [null];
+  const parents: (number | null)[] = def.parents ? await def.parents(sql, traversal === 'incremental' ? 'incremental' : 'full') : [null];
   const pageSize = def.collectionKey ? Math.min(config.pageSize, def.maxPageSize) : undefined;
   let pages = 0;
   let records = 0;

@@ -19,8 +19,8 @@ export interface EntityDef {
   full?: { filter: (afterId: number) => string | undefined; orderBy: string };
   /** Incremental traversal from a watermark (ISO-8601 with milliseconds and an offset). */
   incremental?: { filter: (sinceIso: string) => string; orderBy: string };
-  /** Nested list fetched once per parent id (e.g. /tags/{id}/contacts for every live tag). */
-  parents?: (sql: Sql) => Promise<number[]>;
+  /** Nested list fetched once per parent id (e.g. /tags/{id}/contacts), chosen per traversal. */
+  parents?: (sql: Sql, traversal: 'full' | 'incremental') => Promise<number[]>;
   /** Merge procedure: keap.merge_<name>(p_run_id bigint, p_finish_sweep boolean). */
   merge: string;
   /** True when a complete full traversal lists every record (so missing ones are deleted). */
@@ -101,8 +101,14 @@ export const ENTITIES: readonly EntityDef[] = [
     maxPageSize: 1000,
     full: { filter: () => undefined, orderBy: 'applied_time asc' },
     incremental: { filter: (t) => `since_applied_time==${t}`, orderBy: 'applied_time asc' },
-    parents: async (sql) =>
-      (await sql`select tag_id from keap.tags where _deleted_at is null order by tag_id`).map((r) => Number(r.tag_id)),
+    // A full traversal reads every live tag. An incremental one reads only the tags of pairs that
+    // still lack an applied time (new pairs come from contacts' tag_ids): one request per tag and
+    // run would otherwise cost as many requests as there are tags, every run, for nothing.
+    parents: async (sql, traversal) =>
+      (traversal === 'full'
+        ? await sql`select tag_id from keap.tags where _deleted_at is null order by tag_id`
+        : await sql`select distinct tag_id from keap.contact_tags where applied_at is null order by tag_id`
+      ).map((r) => Number(r.tag_id)),
     merge: 'keap.merge_tagged_contacts',
     // Tag removals come from each contact's tag_ids; this list only adds applied times.
     sweeps: false,
