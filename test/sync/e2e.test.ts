@@ -127,4 +127,17 @@ describe('sync against the sandbox', () => {
     await expectWarehouseEqualsSandbox(db.sql, sb);
     expect(sb.stats().throttleViolations).toBe(0);
   });
+
+  it('a tag deleted in Keap between listing and fetching its contacts is skipped with a warning, not a failed run', async () => {
+    const [pair] = await db.sql`
+      select ct.contact_id, ct.tag_id from keap.contact_tags ct join keap.contacts c using (contact_id)
+       where c._deleted_at is null order by ct.tag_id desc limit 1`;
+    await db.sql`update keap.contact_tags set applied_at = null where contact_id = ${pair.contact_id} and tag_id = ${pair.tag_id}`;
+    sb.store.delete('tags', Number(pair.tag_id));
+    // Only tagged_contacts runs, so the warehouse still lists the tag as live: its fetch gets a 404.
+    const res = await runSync({ db, config: sandboxConfig(sb) }, { trigger: 'test', entities: ['tagged_contacts'] });
+    expect(res.status).toBe('succeeded');
+    const [warn] = await db.sql`select level, message from keap_meta.etl_run_events where run_id = ${res.runId} and level = 'warn'`;
+    expect(warn.message).toBe(`tagged_contacts: parent ${pair.tag_id} no longer exists in Keap (404); skipped`);
+  });
 });

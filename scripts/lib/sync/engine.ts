@@ -6,7 +6,7 @@
 import type { Config } from '../config.ts';
 import type { Db, Sql } from '../db.ts';
 import { EXIT } from '../errors.ts';
-import { KeapClient, QuotaReserveError, type KeapPage } from '../keap/client.ts';
+import { KeapApiError, KeapAuthError, KeapClient, QuotaReserveError, type KeapPage } from '../keap/client.ts';
 import { withRun, type RunContext, type RunResult } from '../run.ts';
 import { selectEntities, type EntityDef } from './entities.ts';
 
@@ -264,7 +264,18 @@ async function syncEntity(ctx: RunContext, client: KeapClient, deps: EngineDeps,
         if (def.fields) query.fields = def.fields.join(',');
         if (token) query.page_token = token;
       }
-      const page = await client.get(ctx, endpoint, query, { entity: def.name, pageNo: pages + 1 });
+      let page: KeapPage;
+      try {
+        page = await client.get(ctx, endpoint, query, { entity: def.name, pageNo: pages + 1 });
+      } catch (err) {
+        // A parent deleted in Keap since we listed it (a tag removed meanwhile): skip it, the
+        // next sync of the parent entity records the deletion.
+        if (parent !== null && err instanceof KeapApiError && !(err instanceof KeapAuthError) && err.status === 404) {
+          await ctx.event('warn', `${def.name}: parent ${parent} no longer exists in Keap (404); skipped`, { stage: 'fetch', entity: def.name });
+          break;
+        }
+        throw err;
+      }
       pages++;
       const list = page.parseError ? [] : recordsOf(def, page.body);
       records += list.length;

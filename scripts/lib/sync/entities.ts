@@ -107,7 +107,12 @@ export const ENTITIES: readonly EntityDef[] = [
     parents: async (sql, traversal) =>
       (traversal === 'full'
         ? await sql`select tag_id from keap.tags where _deleted_at is null order by tag_id`
-        : await sql`select distinct tag_id from keap.contact_tags where applied_at is null order by tag_id`
+        : await sql`
+            select distinct ct.tag_id
+              from keap.contact_tags ct
+              join keap.tags t on t.tag_id = ct.tag_id and t._deleted_at is null
+              join keap.contacts c on c.contact_id = ct.contact_id and c._deleted_at is null
+             where ct.applied_at is null order by ct.tag_id`
       ).map((r) => Number(r.tag_id)),
     merge: 'keap.merge_tagged_contacts',
     // Tag removals come from each contact's tag_ids; this list only adds applied times.
