@@ -515,3 +515,34 @@ as $$
 $$;
 comment on function keap_meta.log_merge(bigint, text, text, timestamptz, bigint, bigint, bigint, bigint, bigint, integer) is
   'Writes the merge log row of one merge call; rejected_count = row issues of the run and entity recorded since p_issue_mark.';
+
+-- The common end of an entity merge (011-014), in the merge's own transaction: advance the cursor
+-- from the records of pg_temp.merge_recs (columns id, updated_at, traversal; the cursor therefore
+-- never moves past data that was not merged), mark the claimed pages merged, finish a full sweep
+-- when asked (soft-delete what it did not list) and write the merge log row.
+create or replace function keap_meta.complete_entity_merge(
+  p_run_id bigint, p_entity text, p_target regclass, p_key_column text, p_procedure text,
+  p_pages bigint[], p_finish_sweep boolean, p_started_at timestamptz, p_issue_mark bigint,
+  p_inserted bigint, p_updated bigint, p_received bigint
+) returns void
+language plpgsql volatile
+as $$
+declare
+  v_max_updated timestamptz;
+  v_max_full_id bigint;
+  v_deleted     bigint := 0;
+begin
+  select max(updated_at) filter (where traversal in ('incremental', 'full')), max(id) filter (where traversal = 'full')
+    into v_max_updated, v_max_full_id
+    from pg_temp.merge_recs;
+  perform keap_meta.advance_cursor(p_entity, p_run_id, v_max_updated, v_max_full_id);
+  perform keap_meta.mark_pages_merged(p_entity, p_pages);
+  if p_finish_sweep then
+    v_deleted := keap_meta.finish_full_sweep(p_run_id, p_entity, p_entity, p_target, p_key_column);
+  end if;
+  perform keap_meta.log_merge(p_run_id, p_entity, p_procedure, p_started_at, p_issue_mark,
+                              p_inserted, p_updated, p_received - p_inserted - p_updated, v_deleted, cardinality(p_pages));
+end
+$$;
+comment on function keap_meta.complete_entity_merge(bigint, text, regclass, text, text, bigint[], boolean, timestamptz, bigint, bigint, bigint, bigint) is
+  'Common end of an entity merge: advances the cursor from pg_temp.merge_recs, marks the pages merged, finishes a full sweep when asked and logs the merge. Called inside the merge''s transaction.';

@@ -15,9 +15,6 @@ declare
   v_inserted bigint;
   v_updated  bigint;
   v_received bigint;
-  v_deleted  bigint := 0;
-  v_max_updated timestamptz;
-  v_max_full_id bigint;
 begin
   v_pages := keap_meta.claim_pages('tags', p_run_id);
 
@@ -86,21 +83,9 @@ begin
                          nullif(btrim(s.rec ->> 'create_time'), ''), nullif(btrim(s.rec ->> 'update_time'), '')))
      and i.problem is not null;
 
-  -- cursor: in this transaction, so it never moves past data that was not merged
-  select max(updated_at) filter (where traversal in ('incremental', 'full')), max(id) filter (where traversal = 'full')
-    into v_max_updated, v_max_full_id
-    from pg_temp.merge_recs;
-  perform keap_meta.advance_cursor('tags', p_run_id, v_max_updated, v_max_full_id);
-  perform keap_meta.mark_pages_merged('tags', v_pages);
-
-  -- sweep: after the last page of a full traversal, soft-delete what it did not list
-  if p_finish_sweep then
-    v_deleted := keap_meta.finish_full_sweep(p_run_id, 'tags', 'tags', 'keap.tags', 'tag_id');
-  end if;
-
-  -- stats
-  perform keap_meta.log_merge(p_run_id, 'tags', 'keap.merge_tags', v_started, v_mark,
-                              v_inserted, v_updated, v_received - v_inserted - v_updated, v_deleted, cardinality(v_pages));
+  -- end: cursor (never past data that was not merged), pages marked merged, the sweep when asked, stats
+  perform keap_meta.complete_entity_merge(p_run_id, 'tags', 'keap.tags', 'tag_id', 'keap.merge_tags', v_pages,
+                                          p_finish_sweep, v_started, v_mark, v_inserted, v_updated, v_received);
 end
 $$;
 comment on procedure keap.merge_tags(bigint, boolean) is

@@ -19,9 +19,6 @@ declare
   v_inserted bigint;
   v_updated  bigint;
   v_received bigint;
-  v_deleted  bigint := 0;
-  v_max_updated timestamptz;
-  v_max_full_id bigint;
 begin
   v_pages := keap_meta.claim_pages('companies', p_run_id);
 
@@ -258,21 +255,9 @@ begin
     join unnest(v_written) w(id) on w.id = s.company_id
     cross join lateral keap_meta.custom_field_issues(s.rec -> 'custom_fields') i;
 
-  -- cursor: in this transaction, so it never moves past data that was not merged
-  select max(updated_at) filter (where traversal in ('incremental', 'full')), max(id) filter (where traversal = 'full')
-    into v_max_updated, v_max_full_id
-    from pg_temp.merge_recs;
-  perform keap_meta.advance_cursor('companies', p_run_id, v_max_updated, v_max_full_id);
-  perform keap_meta.mark_pages_merged('companies', v_pages);
-
-  -- sweep: after the last page of a full traversal, soft-delete what it did not list
-  if p_finish_sweep then
-    v_deleted := keap_meta.finish_full_sweep(p_run_id, 'companies', 'companies', 'keap.companies', 'company_id');
-  end if;
-
-  -- stats
-  perform keap_meta.log_merge(p_run_id, 'companies', 'keap.merge_companies', v_started, v_mark,
-                              v_inserted, v_updated, v_received - v_inserted - v_updated, v_deleted, cardinality(v_pages));
+  -- end: cursor (never past data that was not merged), pages marked merged, the sweep when asked, stats
+  perform keap_meta.complete_entity_merge(p_run_id, 'companies', 'keap.companies', 'company_id', 'keap.merge_companies', v_pages,
+                                          p_finish_sweep, v_started, v_mark, v_inserted, v_updated, v_received);
 end
 $$;
 comment on procedure keap.merge_companies(bigint, boolean) is
