@@ -516,6 +516,44 @@ $$;
 comment on function keap_meta.log_merge(bigint, text, text, timestamptz, bigint, bigint, bigint, bigint, bigint, integer) is
   'Writes the merge log row of one merge call; rejected_count = row issues of the run and entity recorded since p_issue_mark.';
 
+-- The common start of an entity merge (011-014): pg_temp.merge_recs holds every record of the
+-- claimed pages with a usable id (page and id problems recorded by page_records) and its
+-- update_time; pg_temp.merge_pick one record per id to map: the newest version when the page set
+-- holds it twice (picked on narrow columns, so the sort never carries the records), leaving out a
+-- record identical to the live row's _raw (unchanged, not mapped again: full sweeps re-read
+-- everything; a changed mapping reaches stored rows through a migration, e.g. set _raw = '{}').
+-- Returns how many distinct records the pages held.
+create or replace function keap_meta.prepare_entity_merge(
+  p_run_id bigint, p_entity text, p_pages bigint[], p_target regclass, p_key_column text
+) returns bigint
+language plpgsql volatile
+as $$
+declare
+  v_received bigint;
+begin
+  perform keap_meta.drop_temp_table('merge_recs');
+  create temporary table merge_recs on commit drop as
+  select r.*, keap_meta.try_timestamptz(r.rec ->> 'update_time') as updated_at
+    from keap_meta.page_records(p_run_id, p_entity, p_pages, p_entity) r;
+
+  perform keap_meta.drop_temp_table('merge_pick');
+  execute format($f$
+    create temporary table merge_pick on commit drop as
+    select r.id, r.page_id, r.rec
+      from pg_temp.merge_recs r
+     where (r.page_id, r.ordinal) in (
+             select distinct on (d.id) d.page_id, d.ordinal
+               from pg_temp.merge_recs d
+              order by d.id, d.updated_at desc nulls last, d.page_id desc, d.ordinal desc)
+       and not exists (select from %s t where t.%I = r.id and t._deleted_at is null and t._raw = r.rec)$f$,
+    p_target, p_key_column);
+  select count(distinct id) into v_received from pg_temp.merge_recs;
+  return v_received;
+end
+$$;
+comment on function keap_meta.prepare_entity_merge(bigint, text, bigint[], regclass, text) is
+  'Common start of an entity merge: builds pg_temp.merge_recs (records of the claimed pages) and pg_temp.merge_pick (newest version per id, unchanged ones left out); returns the distinct records received.';
+
 -- The common end of an entity merge (011-014), in the merge's own transaction: advance the cursor
 -- from the records of pg_temp.merge_recs (columns id, updated_at, traversal; the cursor therefore
 -- never moves past data that was not merged), mark the claimed pages merged, finish a full sweep

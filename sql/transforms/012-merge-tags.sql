@@ -18,16 +18,10 @@ declare
 begin
   v_pages := keap_meta.claim_pages('tags', p_run_id);
 
-  -- recs: every record of the claimed pages with a usable id (page and id problems recorded)
-  perform keap_meta.drop_temp_table('merge_recs');
-  create temporary table merge_recs on commit drop as
-  select r.*, keap_meta.try_timestamptz(r.rec ->> 'update_time') as updated_at
-    from keap_meta.page_records(p_run_id, 'tags', v_pages, 'tags') r;
+  -- recs and pick: the claimed pages' records, newest version per id, unchanged ones left out
+  v_received := keap_meta.prepare_entity_merge(p_run_id, 'tags', v_pages, 'keap.tags', 'tag_id');
 
-  -- src: one typed row per record, the newest version when the page set holds it twice (the
-  -- newest is picked on narrow columns, so the sort never carries the records). A record identical
-  -- to the live row's _raw is unchanged and is not mapped again (full sweeps re-read everything;
-  -- a changed mapping reaches stored rows through a migration, e.g. set _raw = '{}', not a re-read).
+  -- src: one typed row per picked record
   perform keap_meta.drop_temp_table('merge_src');
   create temporary table merge_src on commit drop as
   select r.id as tag_id, r.page_id, r.rec,
@@ -36,13 +30,7 @@ begin
          keap_meta.try_bigint(r.rec #>> '{category,id}') as tag_category_id,
          keap_meta.try_timestamptz(r.rec ->> 'create_time') as created_at,
          keap_meta.try_timestamptz(r.rec ->> 'update_time') as updated_at
-    from pg_temp.merge_recs r
-   where (r.page_id, r.ordinal) in (
-           select distinct on (d.id) d.page_id, d.ordinal
-             from pg_temp.merge_recs d
-            order by d.id, d.updated_at desc nulls last, d.page_id desc, d.ordinal desc)
-     and not exists (select from keap.tags t where t.tag_id = r.id and t._deleted_at is null and t._raw = r.rec);
-  select count(distinct id) into v_received from pg_temp.merge_recs;
+    from pg_temp.merge_pick r;
 
   -- upsert: write only new, changed or soft-deleted rows; xmax = 0 tells inserts from updates
   with up as (
