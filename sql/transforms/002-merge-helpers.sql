@@ -516,6 +516,17 @@ $$;
 comment on function keap_meta.log_merge(bigint, text, text, timestamptz, bigint, bigint, bigint, bigint, bigint, integer) is
   'Writes the merge log row of one merge call; rejected_count = row issues of the run and entity recorded since p_issue_mark.';
 
+-- Why a child item (e-mail, phone, address) cannot be keyed by its slot: no slot, a slot outside
+-- p_slots, or the slot listed again for the same parent (p_nth > 1); null when it can.
+create or replace function keap_meta.slot_problem(p_field text, p_nth bigint, p_slots text[], p_noun text) returns text
+language sql immutable parallel safe
+as $$
+  select case when p_field is null then p_noun || ' without a slot (field); skipped, kept in _raw'
+              when not (p_field = any (p_slots)) then 'unknown ' || p_noun || ' slot; skipped, kept in _raw'
+              when p_nth > 1 then p_noun || ' slot listed twice; first kept' end
+$$;
+comment on function keap_meta.slot_problem(text, bigint, text[], text) is 'Row-issue text for a child item that cannot be keyed by its slot (missing, unknown or repeated), else null.';
+
 -- The common start of an entity merge (011-014): pg_temp.merge_recs holds every record of the
 -- claimed pages with a usable id (page and id problems recorded by page_records) and its
 -- update_time; pg_temp.merge_pick one record per id to map: the newest version when the page set

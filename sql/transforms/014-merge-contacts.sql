@@ -24,6 +24,10 @@ declare
   v_inserted bigint;
   v_updated  bigint;
   v_received bigint;
+  -- The slots that key the child rows (the spec's enums, UNSPECIFIED included: Keap sends it).
+  v_email_slots   constant text[] := '{EMAIL1,EMAIL2,EMAIL3,EMAIL_FIELD_UNSPECIFIED}';
+  v_phone_slots   constant text[] := '{PHONE1,PHONE2,PHONE3,PHONE4,PHONE5,PHONE_NUMBER_FIELD_UNSPECIFIED}';
+  v_address_slots constant text[] := '{BILLING,SHIPPING,OTHER,ADDRESS_FIELD_UNSPECIFIED}';
 begin
   v_pages := keap_meta.claim_pages('contacts', p_run_id);
 
@@ -215,9 +219,7 @@ begin
       from items i
       cross join lateral (values
         ('email_addresses[' || (i.ord - 1) || '].' || 'field', i.item::text,
-         case when i.field is null then 'e-mail without a slot (field); skipped, kept in _raw'
-              when not (i.field = any ('{EMAIL1,EMAIL2,EMAIL3,EMAIL_FIELD_UNSPECIFIED}')) then 'unknown e-mail slot; skipped, kept in _raw'
-              when i.nth > 1 then 'e-mail slot listed twice; first kept' end),
+         keap_meta.slot_problem(i.field, i.nth, v_email_slots, 'e-mail')),
         ('email_addresses[' || (i.ord - 1) || '].' || 'email', i.item ->> 'email', keap_meta.oversize_problem(i.item ->> 'email', keap_meta.max_short_text_chars())),
         ('email_addresses[' || (i.ord - 1) || '].' || 'is_opt_in', i.item ->> 'is_opt_in', keap_meta.cast_problem(i.item ->> 'is_opt_in', i.is_opt_in is null, 'boolean')),
         ('email_addresses[' || (i.ord - 1) || '].' || 'opt_in_reason', i.item ->> 'opt_in_reason', keap_meta.oversize_problem(i.item ->> 'opt_in_reason', keap_meta.max_long_text_chars())),
@@ -225,7 +227,7 @@ begin
         ('email_addresses[' || (i.ord - 1) || '].' || 'email_opt_status', i.item ->> 'email_opt_status', keap_meta.enum_problem(i.item ->> 'email_opt_status', '{UNENGAGED_MARKETABLE,SINGLE_OPT_IN,DOUBLE_OPT_IN,CONFIRMED,UNENGAGED_NON_MARKETABLE,NON_MARKETABLE,LOCKDOWN,BOUNCE,HARD_BOUNCE,MANUAL,ADMIN,SYSTEM,LIST_UNSUBSCRIBE,FEEDBACK,SPAM,INVALID,DEACTIVATED}'))
       ) x(field, raw_value, problem)
      -- cheap pre-check first (bad slot, typed value null although the raw one is present, unknown enum)
-     where (i.field is null or not (i.field = any ('{EMAIL1,EMAIL2,EMAIL3,EMAIL_FIELD_UNSPECIFIED}')) or i.nth > 1
+     where (keap_meta.slot_problem(i.field, i.nth, v_email_slots, 'e-mail') is not null
             or num_nonnulls(i.email, i.is_opt_in, i.opt_in_reason, i.email_opt_status)
             < num_nonnulls(i.item ->> 'email', nullif(btrim(i.item ->> 'is_opt_in'), ''), i.item ->> 'opt_in_reason',
                            i.item ->> 'email_opt_status')
@@ -235,7 +237,7 @@ begin
   insert into keap.contact_emails (contact_id, field, email, is_opt_in, opt_in_reason, email_opt_status, _run_id)
   select i.contact_id, i.field, i.email, i.is_opt_in, i.opt_in_reason, i.email_opt_status, p_run_id
     from items i
-   where i.field = any ('{EMAIL1,EMAIL2,EMAIL3,EMAIL_FIELD_UNSPECIFIED}') and i.nth = 1;
+   where i.field = any (v_email_slots) and i.nth = 1;
 
   -- contact_phones: one row per slot; a missing, unknown or repeated slot cannot be keyed (issue, skipped)
   with items as (
@@ -255,16 +257,14 @@ begin
       from items i
       cross join lateral (values
         ('phone_numbers[' || (i.ord - 1) || '].' || 'field', i.item::text,
-         case when i.field is null then 'phone without a slot (field); skipped, kept in _raw'
-              when not (i.field = any ('{PHONE1,PHONE2,PHONE3,PHONE4,PHONE5,PHONE_NUMBER_FIELD_UNSPECIFIED}')) then 'unknown phone slot; skipped, kept in _raw'
-              when i.nth > 1 then 'phone slot listed twice; first kept' end),
+         keap_meta.slot_problem(i.field, i.nth, v_phone_slots, 'phone')),
         ('phone_numbers[' || (i.ord - 1) || '].' || 'number', i.item ->> 'number', keap_meta.oversize_problem(i.item ->> 'number', keap_meta.max_short_text_chars())),
         ('phone_numbers[' || (i.ord - 1) || '].' || 'extension', i.item ->> 'extension', keap_meta.oversize_problem(i.item ->> 'extension', keap_meta.max_short_text_chars())),
         ('phone_numbers[' || (i.ord - 1) || '].' || 'type', i.item ->> 'type', keap_meta.oversize_problem(i.item ->> 'type', keap_meta.max_short_text_chars())),
         ('phone_numbers[' || (i.ord - 1) || '].' || 'number_e164', i.item ->> 'number_e164', keap_meta.oversize_problem(i.item ->> 'number_e164', keap_meta.max_short_text_chars()))
       ) x(field, raw_value, problem)
      -- cheap pre-check first (bad slot, typed value null although the raw one is present, unknown enum)
-     where (i.field is null or not (i.field = any ('{PHONE1,PHONE2,PHONE3,PHONE4,PHONE5,PHONE_NUMBER_FIELD_UNSPECIFIED}')) or i.nth > 1
+     where (keap_meta.slot_problem(i.field, i.nth, v_phone_slots, 'phone') is not null
             or num_nonnulls(i.number, i.extension, i.type, i.number_e164)
             < num_nonnulls(i.item ->> 'number', i.item ->> 'extension', i.item ->> 'type', i.item ->> 'number_e164'))
        and x.problem is not null
@@ -272,7 +272,7 @@ begin
   insert into keap.contact_phones (contact_id, field, number, extension, type, number_e164, _run_id)
   select i.contact_id, i.field, i.number, i.extension, i.type, i.number_e164, p_run_id
     from items i
-   where i.field = any ('{PHONE1,PHONE2,PHONE3,PHONE4,PHONE5,PHONE_NUMBER_FIELD_UNSPECIFIED}') and i.nth = 1;
+   where i.field = any (v_phone_slots) and i.nth = 1;
 
   -- contact_addresses: one row per slot; a missing, unknown or repeated slot cannot be keyed (issue, skipped)
   with items as (
@@ -298,9 +298,7 @@ begin
       from items i
       cross join lateral (values
         ('addresses[' || (i.ord - 1) || '].' || 'field', i.item::text,
-         case when i.field is null then 'address without a slot (field); skipped, kept in _raw'
-              when not (i.field = any ('{BILLING,SHIPPING,OTHER,ADDRESS_FIELD_UNSPECIFIED}')) then 'unknown address slot; skipped, kept in _raw'
-              when i.nth > 1 then 'address slot listed twice; first kept' end),
+         keap_meta.slot_problem(i.field, i.nth, v_address_slots, 'address')),
         ('addresses[' || (i.ord - 1) || '].' || 'line1', i.item ->> 'line1', keap_meta.oversize_problem(i.item ->> 'line1', keap_meta.max_short_text_chars())),
         ('addresses[' || (i.ord - 1) || '].' || 'line2', i.item ->> 'line2', keap_meta.oversize_problem(i.item ->> 'line2', keap_meta.max_short_text_chars())),
         ('addresses[' || (i.ord - 1) || '].' || 'locality', i.item ->> 'locality', keap_meta.oversize_problem(i.item ->> 'locality', keap_meta.max_short_text_chars())),
@@ -313,7 +311,7 @@ begin
         ('addresses[' || (i.ord - 1) || '].' || 'zip_four', i.item ->> 'zip_four', keap_meta.oversize_problem(i.item ->> 'zip_four', keap_meta.max_short_text_chars()))
       ) x(field, raw_value, problem)
      -- cheap pre-check first (bad slot, typed value null although the raw one is present, unknown enum)
-     where (i.field is null or not (i.field = any ('{BILLING,SHIPPING,OTHER,ADDRESS_FIELD_UNSPECIFIED}')) or i.nth > 1
+     where (keap_meta.slot_problem(i.field, i.nth, v_address_slots, 'address') is not null
             or num_nonnulls(i.line1, i.line2, i.locality, i.region, i.region_code, i.country, i.country_code, i.postal_code,
                          i.zip_code, i.zip_four)
             < num_nonnulls(i.item ->> 'line1', i.item ->> 'line2', i.item ->> 'locality', i.item ->> 'region',
@@ -324,7 +322,7 @@ begin
   insert into keap.contact_addresses (contact_id, field, line1, line2, locality, region, region_code, country, country_code, postal_code, zip_code, zip_four, _run_id)
   select i.contact_id, i.field, i.line1, i.line2, i.locality, i.region, i.region_code, i.country, i.country_code, i.postal_code, i.zip_code, i.zip_four, p_run_id
     from items i
-   where i.field = any ('{BILLING,SHIPPING,OTHER,ADDRESS_FIELD_UNSPECIFIED}') and i.nth = 1;
+   where i.field = any (v_address_slots) and i.nth = 1;
 
   -- contact_custom_fields: one row per field with a value (same rules as keap_meta.custom_field_values):
   -- null contents left out (Keap lists every field, mostly empty); a value without an integer id or
