@@ -1,8 +1,11 @@
--- Shared building blocks of the Keap merge procedures (sql/transforms/010-*.sql onwards), so each
--- entity file only maps fields:
---   guarded casts        keap_meta.try_timestamptz / try_date / try_bigint / try_boolean / try_text
+-- Shared building blocks of the generated Keap merge procedures (keap_meta.generate_merge in
+-- 004-merge-generator.sql writes keap.merge_<entity> from a declaration; these are what it calls):
+--   guarded casts        keap_meta.try_timestamptz / try_date / try_bigint / try_integer / try_numeric /
+--                        try_boolean / try_text, json_array, json_object
 --   staged pages         keap_meta.parse_page, page_problem, claim_pages, page_records, mark_pages_merged
---   row issues           keap_meta.record_issue, oversize_problem, cast_problem, enum_problem, issue_mark
+--   a merge's start/end  keap_meta.load_merge_records, complete_entity_merge
+--   row issues           keap_meta.record_issue, id_problem, oversize_problem, cast_problem, enum_problem,
+--                        slot_problem, custom_field_issues, custom_fields_suspect, issue_mark
 --   cursors and deletes  keap_meta.begin_full_sweep, advance_cursor, soft_delete_unlisted, finish_full_sweep
 --   merge log            keap_meta.log_merge
 -- Called by: the merge procedures only (begin_full_sweep: the TypeScript engine before a full
@@ -30,7 +33,8 @@
 drop function if exists keap_meta.oversize_issues(jsonb, text[], integer);
 drop function if exists keap_meta.cast_issues(jsonb, text[], text);
 drop function if exists keap_meta.enum_issues(jsonb, text, text[]);
-drop function if exists keap_meta.custom_fields_suspect(jsonb);
+drop function if exists keap_meta.prepare_entity_merge(bigint, text, bigint[], regclass, text);
+drop function if exists keap_meta.complete_entity_merge(bigint, text, regclass, text, text, bigint[], boolean, timestamptz, bigint, bigint, bigint, bigint);
 
 -- Limits as functions so every merge and test reads the same numbers.
 create or replace function keap_meta.max_short_text_chars() returns integer
@@ -45,7 +49,10 @@ comment on function keap_meta.max_long_text_chars() is 'Longest long text (notes
 
 -- ISO-8601 only: text::timestamptz alone would also accept 'now', 'today', 'epoch' or 'infinity'.
 -- A timestamp without an offset is read as UTC (Keap's API time), never as the session time zone.
-create or replace function keap_meta.try_timestamptz(p_value text) returns timestamptz
+-- The checked versions catch a well-formed string naming no real instant (2026-02-30) with an
+-- exception block, which costs a subtransaction per call; try_timestamptz / try_date below send
+-- only the values a regular expression cannot vouch for (days 29-31, no offset, odd spacing) there.
+create or replace function keap_meta.try_timestamptz_checked(p_value text) returns timestamptz
 language plpgsql stable parallel safe
 as $$
 declare
@@ -63,11 +70,22 @@ exception when data_exception then
   return null;
 end
 $$;
+comment on function keap_meta.try_timestamptz_checked(text) is 'ISO-8601 text to timestamptz (no offset = UTC), or null when it is not a valid ISO-8601 timestamp; guarded by an exception block. Never raises.';
+
+-- Plain SQL, inlined by the planner: the common shape (YYYY-MM-DDTHH:MM:SS[.ffffff] with Z or an
+-- offset, day 01-28) is cast directly; everything else goes through the checked version.
+create or replace function keap_meta.try_timestamptz(p_value text) returns timestamptz
+language sql stable parallel safe
+as $$
+  select case when p_value ~ '^[0-9]{3}[1-9]-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])[T ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-](0[0-9]|1[0-4]):[0-5][0-9])$'
+              then p_value::timestamptz
+              else keap_meta.try_timestamptz_checked(p_value) end
+$$;
 comment on function keap_meta.try_timestamptz(text) is 'ISO-8601 text to timestamptz (no offset = UTC), or null when it is not a valid ISO-8601 timestamp. Never raises.';
 
 -- Dates: YYYY-MM-DD, optionally followed by a time part that is ignored (some Keap dates carry one).
-create or replace function keap_meta.try_date(p_value text) returns date
-language plpgsql immutable parallel safe
+create or replace function keap_meta.try_date_checked(p_value text) returns date
+language plpgsql stable parallel safe
 as $$
 declare
   v text := substring(btrim(p_value) from '^(\d{4}-\d{2}-\d{2})(T.*)?$');
@@ -79,6 +97,14 @@ begin
 exception when data_exception then
   return null;
 end
+$$;
+comment on function keap_meta.try_date_checked(text) is 'YYYY-MM-DD text (an ISO time part after it is ignored) to date, or null when it is not a valid date; guarded by an exception block. Never raises.';
+
+create or replace function keap_meta.try_date(p_value text) returns date
+language sql stable parallel safe
+as $$
+  select case when p_value ~ '^[0-9]{3}[1-9]-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])$' then p_value::date
+              else keap_meta.try_date_checked(p_value) end
 $$;
 comment on function keap_meta.try_date(text) is 'YYYY-MM-DD text (an ISO time part after it is ignored) to date, or null when it is not a valid date. Never raises.';
 
@@ -103,6 +129,41 @@ create or replace function keap_meta.try_text(p_value text, p_max_chars integer)
 language sql immutable parallel safe
 as $$ select case when length(p_value) <= p_max_chars then p_value end $$;
 comment on function keap_meta.try_text(text, integer) is 'The text when it has at most p_max_chars characters, else null (the caller records a row issue).';
+
+create or replace function keap_meta.try_integer(p_value text) returns integer
+language sql immutable parallel safe
+as $$
+  select case when p_value ~ '^\s*[+-]?\d{1,9}\s*$' then p_value::integer
+              when p_value ~ '^\s*[+-]?\d{10}\s*$' and btrim(p_value)::bigint between -2147483648 and 2147483647 then p_value::integer
+         end
+$$;
+comment on function keap_meta.try_integer(text) is 'Integer text to integer, or null when it is not an integer in integer range. Never raises.';
+
+-- JSON numbers (and numeric strings) to numeric, exactly as written: 19.9 stays 19.9 (never a
+-- float's 19.899999999999999). Digits and exponent are bounded so the cast cannot overflow.
+create or replace function keap_meta.try_numeric(p_value text) returns numeric
+language sql immutable parallel safe
+as $$
+  select case when p_value ~ '^\s*-?\d{1,1000}(\.\d{1,1000})?([eE][+-]?\d{1,3})?\s*$' then p_value::numeric end
+$$;
+comment on function keap_meta.try_numeric(text) is 'Number text (a JSON number or numeric string) to an exact numeric, or null when it is not a number. Never raises.';
+
+-- A JSON object, or an empty one for anything else (an item of a child list that is not an object
+-- is read as empty, and its problems are recorded from the raw item).
+create or replace function keap_meta.json_object(p_value jsonb) returns jsonb
+language sql immutable parallel safe
+as $$ select case when jsonb_typeof(p_value) = 'object' then p_value else '{}'::jsonb end $$;
+comment on function keap_meta.json_object(jsonb) is 'The value when it is a JSON object, else {} (so jsonb_to_record never fails on a malformed item).';
+
+-- Why a record of a page has no usable id (called only for records whose id did not cast).
+create or replace function keap_meta.id_problem(p_rec jsonb) returns text
+language sql immutable parallel safe
+as $$
+  select case when jsonb_typeof(p_rec) <> 'object' then 'record is not a JSON object; skipped, kept in staging'
+              when p_rec ->> 'id' is null then 'record has no id; skipped, kept in staging'
+              else 'id is not an integer; record skipped, kept in staging' end
+$$;
+comment on function keap_meta.id_problem(jsonb) is 'Row-issue text for a staged record without a usable integer id (not an object, no id, id not an integer).';
 
 -- A JSON array, or an empty one for null / missing / non-array (Keap omits empty lists).
 create or replace function keap_meta.json_array(p_value jsonb) returns jsonb
@@ -277,6 +338,18 @@ as $$
       or (jsonb_typeof(x.cf -> 'content') = 'string' and length(x.cf ->> 'content') > keap_meta.max_long_text_chars())
 $$;
 comment on function keap_meta.custom_field_issues(jsonb) is 'Row-issue rows (field, raw value, problem) for the entries with a value of a record''s custom_fields array: no integer id, repeated id, text over 65,535 characters.';
+
+-- Cheap pre-check for keap_meta.custom_field_issues: true when an entry with a value has no integer
+-- id, repeats an id, or holds text over max_long_text_chars() (the map left something out).
+create or replace function keap_meta.custom_fields_suspect(p_custom_fields jsonb) returns boolean
+language sql stable parallel safe
+as $$
+  select coalesce(count(*) <> count(distinct keap_meta.try_bigint(e.cf ->> 'id'))
+                  or bool_or(jsonb_typeof(e.cf -> 'content') = 'string' and length(e.cf ->> 'content') > keap_meta.max_long_text_chars()), false)
+    from jsonb_array_elements(keap_meta.json_array(p_custom_fields)) e(cf)
+   where jsonb_typeof(e.cf -> 'content') <> 'null'
+$$;
+comment on function keap_meta.custom_fields_suspect(jsonb) is 'True when keap_meta.custom_field_issues would report something for this custom_fields array (no integer id, repeated id, oversized text).';
 
 -- The records of staged pages, one row each, with page-level and NUL problems recorded as row issues:
 -- unparseable pages and records without a usable integer id are not returned (they stay in staging);
@@ -527,71 +600,136 @@ as $$
 $$;
 comment on function keap_meta.slot_problem(text, bigint, text[], text) is 'Row-issue text for a child item that cannot be keyed by its slot (missing, unknown or repeated), else null.';
 
--- The common start of an entity merge (011-014): pg_temp.merge_recs holds every record of the
--- claimed pages with a usable id (page and id problems recorded by page_records) and its
--- update_time; pg_temp.merge_pick one record per id to map: the newest version when the page set
--- holds it twice (picked on narrow columns, so the sort never carries the records), leaving out a
--- record identical to the live row's _raw (unchanged, not mapped again: full sweeps re-read
--- everything; a changed mapping reaches stored rows through a migration, e.g. set _raw = '{}').
--- Returns how many distinct records the pages held.
-create or replace function keap_meta.prepare_entity_merge(
-  p_run_id bigint, p_entity text, p_pages bigint[], p_target regclass, p_key_column text
+-- The common start of every generated merge: pg_temp.merge_recs (page_id, traversal, parent_id,
+-- ordinal, id, marker_at, rec) holds one row per usable record of the claimed pages, the newest
+-- version of each key only (newest change marker first, then the latest page and position). Nothing
+-- is flattened or cast here: a record is only cast once the merge knows it changed.
+-- Parsed pages whose collection is an array (nearly all) take one jsonb_array_elements pass; the
+-- rest (bodies stored as text, pages that are not objects or whose collection is not an array) go
+-- through keap_meta.page_records, which records their problems. Records without a usable id, and
+-- pages whose parent_key is not an id (nested lists, p_parent_column set), are recorded as row
+-- issues and skipped; they stay in staging. Returns the number of distinct keys received.
+create or replace function keap_meta.load_merge_records(
+  p_run_id bigint, p_entity text, p_pages bigint[], p_collection text, p_marker_path text[], p_parent_column text
 ) returns bigint
 language plpgsql volatile
+set work_mem = '64MB'
 as $$
 declare
+  v_table    text := format('keap_staging.%I', keap_meta.check_entity_name(p_entity));
+  v_pages    bigint[] := p_pages;
+  v_slow     bigint[];
   v_received bigint;
 begin
   perform keap_meta.drop_temp_table('merge_recs');
-  create temporary table merge_recs on commit drop as
-  select r.*, keap_meta.try_timestamptz(r.rec ->> 'update_time') as updated_at
-    from keap_meta.page_records(p_run_id, p_entity, p_pages, p_entity) r;
+  create temporary table merge_recs (
+    page_id bigint, traversal text, parent_id bigint, ordinal bigint, id bigint, marker_at timestamptz, rec jsonb
+  ) on commit drop;
 
-  perform keap_meta.drop_temp_table('merge_pick');
-  execute format($f$
-    create temporary table merge_pick on commit drop as
-    select r.id, r.page_id, r.rec
-      from pg_temp.merge_recs r
-     where (r.page_id, r.ordinal) in (
-             select distinct on (d.id) d.page_id, d.ordinal
-               from pg_temp.merge_recs d
-              order by d.id, d.updated_at desc nulls last, d.page_id desc, d.ordinal desc)
-       and not exists (select from %s t where t.%I = r.id and t._deleted_at is null and t._raw = r.rec)$f$,
-    p_target, p_key_column);
-  select count(distinct id) into v_received from pg_temp.merge_recs;
+  -- bad_parents: a page of a nested list whose parent_key is not an id cannot be keyed
+  if p_parent_column is not null then
+    execute format($q$
+      with bad as (
+        insert into keap_meta.row_issues (run_id, entity, record_key, field, raw_value, problem, staged_page_id)
+        select $2, $3, null, 'parent_key', left(s.parent_key, 10000),
+               format('page parent_key is not a valid %%s; page skipped, kept in staging', $4::text), s.page_id
+          from %s s
+         where s.page_id = any ($1) and keap_meta.try_bigint(s.parent_key) is null
+        returning staged_page_id)
+      select array(select p from unnest($1) p where p not in (select staged_page_id from bad))$q$, v_table)
+      into v_pages using p_pages, p_run_id, p_entity, p_parent_column;
+  end if;
+
+  -- fast: one pass over each parsed page's collection
+  execute format($q$
+    insert into pg_temp.merge_recs
+    select s.page_id, s.traversal, keap_meta.try_bigint(s.parent_key), e.ordinal,
+           keap_meta.try_bigint(e.rec ->> 'id'), keap_meta.try_timestamptz(e.rec #>> $3), e.rec
+      from %s s
+      cross join lateral jsonb_array_elements(s.payload -> $2) with ordinality e(rec, ordinal)
+     where s.page_id = any ($1) and jsonb_typeof(s.payload -> $2) = 'array'$q$, v_table)
+    using v_pages, p_collection, coalesce(p_marker_path, '{}');
+
+  -- slow: everything else, through page_records (page and NUL problems recorded there)
+  execute format($q$
+    select array(select s.page_id from %s s
+                  where s.page_id = any ($1) and (s.payload is null or jsonb_typeof(s.payload -> $2) is distinct from 'array'))$q$, v_table)
+    into v_slow using v_pages, p_collection;
+  if cardinality(v_slow) > 0 then
+    insert into pg_temp.merge_recs
+    select r.page_id, r.traversal, keap_meta.try_bigint(r.parent_key), r.ordinal, r.id,
+           keap_meta.try_timestamptz(r.rec #>> coalesce(p_marker_path, '{}')), r.rec
+      from keap_meta.page_records(p_run_id, p_entity, v_slow, p_collection) r;
+  end if;
+
+  -- id_issues: a record without a usable id cannot be keyed; it is skipped and stays in staging
+  insert into keap_meta.row_issues (run_id, entity, record_key, field, raw_value, problem, staged_page_id)
+  select p_run_id, p_entity, null, 'id', left(coalesce(r.rec ->> 'id', r.rec::text), 10000), keap_meta.id_problem(r.rec), r.page_id
+    from pg_temp.merge_recs r
+   where r.id is null
+   order by r.page_id, r.ordinal;
+  delete from pg_temp.merge_recs where id is null;
+
+  -- newest: when the pages hold a key twice, only its newest version is kept
+  delete from pg_temp.merge_recs r
+   using (select d.page_id, d.ordinal
+            from (select m.page_id, m.ordinal,
+                         row_number() over (partition by m.id, m.parent_id
+                                            order by m.marker_at desc nulls last, m.page_id desc, m.ordinal desc) as nth
+                    from pg_temp.merge_recs m) d
+           where d.nth > 1) l
+   where r.page_id = l.page_id and r.ordinal = l.ordinal;
+
+  analyze pg_temp.merge_recs (id, parent_id);
+  select count(*) into v_received from pg_temp.merge_recs;
   return v_received;
 end
 $$;
-comment on function keap_meta.prepare_entity_merge(bigint, text, bigint[], regclass, text) is
-  'Common start of an entity merge: builds pg_temp.merge_recs (records of the claimed pages) and pg_temp.merge_pick (newest version per id, unchanged ones left out); returns the distinct records received.';
+comment on function keap_meta.load_merge_records(bigint, text, bigint[], text, text[], text) is
+  'Common start of a generated merge: builds pg_temp.merge_recs, the newest version of each record of the claimed pages (not yet cast), recording unusable pages, parents and records as row issues; returns the keys received.';
 
--- The common end of an entity merge (011-014), in the merge's own transaction: advance the cursor
--- from the records of pg_temp.merge_recs (columns id, updated_at, traversal; the cursor therefore
--- never moves past data that was not merged), mark the claimed pages merged, finish a full sweep
--- when asked (soft-delete what it did not list) and write the merge log row.
+-- The common end of every generated merge, in the merge's own transaction: advance the cursor from
+-- pg_temp.merge_recs (the watermark from the change markers of incremental and full pages, the
+-- keyset position from full pages of a keyset entity: it never moves past data that was not
+-- merged), mark the claimed pages merged, run delete detection (a keyset entity when the engine
+-- says the full traversal is complete; a snapshot entity on every merge with pages, scoped to its
+-- constant columns) and write the merge log row.
 create or replace function keap_meta.complete_entity_merge(
-  p_run_id bigint, p_entity text, p_target regclass, p_key_column text, p_procedure text,
-  p_pages bigint[], p_finish_sweep boolean, p_started_at timestamptz, p_issue_mark bigint,
+  p_run_id bigint, p_entity text, p_pages bigint[], p_finish_sweep boolean, p_started_at timestamptz, p_issue_mark bigint,
   p_inserted bigint, p_updated bigint, p_received bigint
 ) returns void
 language plpgsql volatile
 as $$
 declare
-  v_max_updated timestamptz;
+  e             keap_meta.entities;
+  v_max_marker  timestamptz;
   v_max_full_id bigint;
+  v_scope       text;
   v_deleted     bigint := 0;
 begin
-  select max(updated_at) filter (where traversal in ('incremental', 'full')), max(id) filter (where traversal = 'full')
-    into v_max_updated, v_max_full_id
+  select * into strict e from keap_meta.entities where entity = p_entity;
+  select max(marker_at) filter (where traversal in ('incremental', 'full')),
+         max(id) filter (where traversal = 'full' and e.listing = 'keyset')
+    into v_max_marker, v_max_full_id
     from pg_temp.merge_recs;
-  perform keap_meta.advance_cursor(p_entity, p_run_id, v_max_updated, v_max_full_id);
+  perform keap_meta.advance_cursor(p_entity, p_run_id, v_max_marker, v_max_full_id);
   perform keap_meta.mark_pages_merged(p_entity, p_pages);
-  if p_finish_sweep then
-    v_deleted := keap_meta.finish_full_sweep(p_run_id, p_entity, p_entity, p_target, p_key_column);
+  if e.listing = 'keyset' and p_finish_sweep then
+    v_deleted := keap_meta.finish_full_sweep(p_run_id, p_entity, e.collection_key, e.target_table, e.key_column);
+  elsif e.listing = 'snapshot' and cardinality(p_pages) > 0 then
+    select string_agg(format('%I = %L', c.column_name, c.constant_value), ' and ' order by c.declared_order)
+      into v_scope
+      from keap_meta.entity_columns c
+     where c.entity = p_entity and c.child = '' and c.source = 'constant';
+    v_deleted := keap_meta.soft_delete_unlisted(p_run_id, p_entity, e.collection_key, p_pages, e.target_table, e.key_column, v_scope);
+    insert into keap_meta.sync_cursors as c (entity, last_full_completed_at, last_run_id, updated_at)
+    values (p_entity, now(), p_run_id, clock_timestamp())
+    on conflict (entity) do update
+      set last_full_completed_at = now(), last_run_id = p_run_id, updated_at = clock_timestamp();
   end if;
-  perform keap_meta.log_merge(p_run_id, p_entity, p_procedure, p_started_at, p_issue_mark,
+  perform keap_meta.log_merge(p_run_id, p_entity, 'keap.merge_' || p_entity, p_started_at, p_issue_mark,
                               p_inserted, p_updated, p_received - p_inserted - p_updated, v_deleted, cardinality(p_pages));
 end
 $$;
-comment on function keap_meta.complete_entity_merge(bigint, text, regclass, text, text, bigint[], boolean, timestamptz, bigint, bigint, bigint, bigint) is
-  'Common end of an entity merge: advances the cursor from pg_temp.merge_recs, marks the pages merged, finishes a full sweep when asked and logs the merge. Called inside the merge''s transaction.';
+comment on function keap_meta.complete_entity_merge(bigint, text, bigint[], boolean, timestamptz, bigint, bigint, bigint, bigint) is
+  'Common end of a generated merge: advances the cursor from pg_temp.merge_recs, marks the pages merged, runs delete detection (keyset entity: when the full traversal is complete; snapshot entity: every merge with pages) and logs the merge. Called inside the merge''s transaction.';

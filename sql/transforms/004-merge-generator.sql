@@ -1,0 +1,638 @@
+-- The merge generator: turns an entity's declaration (keap_meta.entities, entity_columns,
+-- entity_children; written by sql/transforms/0NN-declare-*.sql) into keap.merge_<entity>, a plain
+-- plpgsql procedure a DBA reads with \sf. One generator serves every entity, so every merge does the
+-- same things the same way, set-based, with no row loops:
+--   recs      keap_meta.load_merge_records: the run's claimed pages, newest version of each key;
+--   src       new, changed or undeleted records only (an unchanged one has the live row's
+--             _raw_hash), flattened in one jsonb_to_record pass, cast with the keap_meta.try_*
+--             functions, with a cheap "suspect" flag: a typed value null where the raw one is not,
+--             an enum value outside its list, a container of the wrong JSON type;
+--   upsert    plain insert of new rows, update of changed ones (tables with _raw); or insert ... on
+--             conflict ... where changed, counted with xmax = 0 (tables without _raw);
+--   issues    row issues only for suspect rows, field by field;
+--   children  each written record's child rows replaced (slots, custom field values, id sets);
+--   end       keap_meta.complete_entity_merge: cursor, pages merged, delete detection, merge log.
+-- Every identifier is quoted with format('%I') and every literal with format('%L'); the declaration
+-- tables also refuse names that are not plain lower-case identifiers or dotted JSON paths.
+-- Safe to re-run: create or replace only; the declarations re-generate their procedures.
+
+-- Starts (or restarts) an entity's declaration: sets its record layout in the registry and clears
+-- its column and child declarations, which the declaration file then inserts.
+create or replace function keap_meta.declare_entity(
+  p_entity text, p_key_column text, p_collection text, p_listing text default 'keyset'
+) returns void
+language plpgsql volatile
+as $$
+begin
+  update keap_meta.entities
+     set key_column = p_key_column, collection_key = p_collection, listing = p_listing, declared_at = now()
+   where entity = p_entity;
+  if not found then
+    raise exception 'entity % is not registered in keap_meta.entities', coalesce(p_entity, 'null')
+      using errcode = 'KR005',
+            hint = 'The entity''s migration registers it: insert into keap_meta.entities (entity, target_table, sync_order, description) values (...).';
+  end if;
+  delete from keap_meta.entity_columns where entity = p_entity;
+  delete from keap_meta.entity_children where entity = p_entity;
+end
+$$;
+comment on function keap_meta.declare_entity(text, text, text, text) is
+  'Starts an entity declaration: records its key column, page collection and listing kind in keap_meta.entities and clears its entity_columns / entity_children rows (the declaration file inserts them next, then calls keap_meta.generate_merge).';
+
+-- The raw value at a dotted JSON path of a flattened record (alias.<first key>), as text (#>>) or
+-- jsonb (#>). p_top_is_json: the first key was flattened as jsonb (it holds nested values).
+create or replace function keap_meta.decl_raw_expr(p_alias text, p_json_path text, p_as_json boolean, p_top_is_json boolean)
+returns text
+language sql immutable parallel safe
+as $$
+  select case
+    when strpos(p_json_path, '.') = 0 and (p_as_json or not p_top_is_json) then format('%s.%I', p_alias, p_json_path)
+    when strpos(p_json_path, '.') = 0 then format('(%s.%I #>> %L)', p_alias, p_json_path, '{}')
+    else format('(%s.%I %s %L)', p_alias, split_part(p_json_path, '.', 1), case when p_as_json then '#>' else '#>>' end,
+                (string_to_array(p_json_path, '.'))[2:]::text)
+  end
+$$;
+comment on function keap_meta.decl_raw_expr(text, text, boolean, boolean) is 'Generator helper: SQL expression of the raw value at a dotted JSON path of a flattened record.';
+
+-- The typed value of a raw expression, per declared type and rule.
+create or replace function keap_meta.decl_cast_expr(p_data_type text, p_size text, p_json_shape text, p_raw text)
+returns text
+language sql immutable parallel safe
+as $$
+  select case p_data_type
+    when 'text' then format('keap_meta.try_text(%s, keap_meta.max_%s_text_chars())', p_raw, p_size)
+    when 'jsonb' then case p_json_shape when 'array' then format('keap_meta.json_array(%s)', p_raw)
+                                        when 'custom_field_map' then format('keap_meta.custom_field_values(%s)', p_raw)
+                                        else p_raw end
+    else format('keap_meta.try_%s(%s)', p_data_type, p_raw)
+  end
+$$;
+comment on function keap_meta.decl_cast_expr(text, text, text, text) is 'Generator helper: SQL expression casting a raw value to a declared type (keap_meta.try_*, json_array, custom_field_values).';
+
+-- The raw value as it counts for the "suspect" pre-check: blank strings are not values for the
+-- casts (a blank date is simply absent), but they are for text.
+create or replace function keap_meta.decl_present_expr(p_data_type text, p_raw text)
+returns text
+language sql immutable parallel safe
+as $$
+  select case when p_data_type = 'text' then p_raw else format('nullif(btrim(%s), %L)', p_raw, '') end
+$$;
+comment on function keap_meta.decl_present_expr(text, text) is 'Generator helper: the raw value as the suspect pre-check counts it (blank counts as absent for the casts).';
+
+-- Row-issue VALUES rows (field, raw text, problem) for one declared column. p_field: the field label
+-- expression (a literal, or an expression for child items); p_typed: the typed value expression.
+create or replace function keap_meta.decl_issue_rows(
+  p_field text, p_raw text, p_typed text, p_data_type text, p_size text, p_enum text[]
+) returns text
+language sql immutable parallel safe
+as $$
+  select case
+    when p_data_type = 'jsonb' then null
+    when p_data_type = 'text' then
+      format('(%s, %s, keap_meta.oversize_problem(%s, keap_meta.max_%s_text_chars()))', p_field, p_raw, p_raw, p_size)
+      || case when p_enum is not null
+              then format(E',\n        (%s, %s, keap_meta.enum_problem(%s, %L))', p_field, p_raw, p_raw, p_enum::text) else '' end
+    else format('(%s, %s, keap_meta.cast_problem(%s, %s is null, %L))', p_field, p_raw, p_raw, p_typed, p_data_type)
+  end
+$$;
+comment on function keap_meta.decl_issue_rows(text, text, text, text, text, text[]) is 'Generator helper: the row-issue VALUES rows of one declared column (oversize and enum for text, cast problem otherwise).';
+
+-- The text of keap.merge_<entity>, generated from its declaration (not executed: see generate_merge).
+create or replace function keap_meta.merge_procedure_sql(p_entity text) returns text
+language plpgsql stable
+as $gen$
+declare
+  e              keap_meta.entities;
+  v_target       text;
+  v_proc         text;
+  v_has_raw      boolean;
+  v_has_hash     boolean;
+  v_has_deleted  boolean;
+  v_has_run      boolean;
+  v_has_synced   boolean;
+  v_marker       text;          -- JSON path of the change marker, as a text[] literal
+  v_parent_col   text;          -- column filled from parent_key (nested lists)
+  v_keys         text[];        -- key columns (record id, parent, constants) in declared order
+  v_key_exprs    text[];        -- their level-1 expressions
+  v_x_def        text;          -- jsonb_to_record column definition list of the record
+  v_json_keys    text[];        -- top-level keys flattened as jsonb
+  v_cols         text[] := '{}'; -- non-key declared columns of the target, in order
+  v_lvl1         text[] := '{}';
+  v_lvl2         text[] := '{}';
+  v_typed_cnt    text[] := '{}';
+  v_raw_cnt      text[] := '{}';
+  v_suspect      text[] := '{}';
+  v_issue_rows   text[] := '{}';
+  v_join         text;
+  v_unchanged    text := '';
+  v_sql          text;
+  v_pk           text[];
+  c              record;
+  ch             record;
+  v_children     text := '';
+  v_upsert       text;
+  v_cf_issues    text := '';
+  v_alias        text;
+  v_raw          text;
+  v_typed        text;
+begin
+  select * into e from keap_meta.entities where entity = p_entity;
+  if not found or e.key_column is null or e.collection_key is null then
+    raise exception 'entity % has no declaration', coalesce(p_entity, 'null')
+      using errcode = 'KR005', hint = 'Call keap_meta.declare_entity(...) and insert its keap_meta.entity_columns first.';
+  end if;
+  perform keap_meta.check_entity_name(p_entity);
+  v_target := e.target_table::text;
+  v_proc := format('keap.%I', 'merge_' || p_entity);
+
+  -- The target's shape: which ETL columns it has, its primary key, and that every declared column exists with its type.
+  select bool_or(attname = '_raw'), bool_or(attname = '_raw_hash'), bool_or(attname = '_deleted_at'),
+         bool_or(attname = '_run_id'), bool_or(attname = '_synced_at')
+    into v_has_raw, v_has_hash, v_has_deleted, v_has_run, v_has_synced
+    from pg_attribute where attrelid = e.target_table and attnum > 0 and not attisdropped;
+  select array_agg(a.attname::text order by a.attname)
+    into v_pk
+    from pg_index i join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any (i.indkey)
+   where i.indrelid = e.target_table and i.indisprimary;
+  for c in
+    select dc.column_name, dc.data_type, format_type(a.atttypid, a.atttypmod) as actual
+      from keap_meta.entity_columns dc
+      left join pg_attribute a on a.attrelid = e.target_table and a.attname = dc.column_name and not a.attisdropped
+     where dc.entity = p_entity and dc.child = ''
+     union all
+    select e.key_column, null, format_type(a.atttypid, a.atttypmod)
+      from (select 1) one left join pg_attribute a on a.attrelid = e.target_table and a.attname = e.key_column and not a.attisdropped
+  loop
+    if c.actual is null then
+      raise exception 'declared column %.% does not exist', v_target, c.column_name
+        using errcode = 'KR005', hint = 'Add it in a migration, or fix the declaration.';
+    elsif c.data_type is not null and c.actual <> replace(c.data_type, 'timestamptz', 'timestamp with time zone') then
+      raise exception 'declared column %.% is % in the declaration but % in the table', v_target, c.column_name, c.data_type, c.actual
+        using errcode = 'KR005';
+    end if;
+  end loop;
+
+  select format('%L', string_to_array(c2.json_path, '.')::text) into v_marker
+    from keap_meta.entity_columns c2 where c2.entity = p_entity and c2.child = '' and c2.change_marker;
+  select c2.column_name into v_parent_col
+    from keap_meta.entity_columns c2 where c2.entity = p_entity and c2.child = '' and c2.source = 'parent_key';
+
+  -- keys: the record id, then parent and constant columns (declared order)
+  v_keys := array[e.key_column];
+  v_key_exprs := array['r.id'];
+  for c in select * from keap_meta.entity_columns where entity = p_entity and child = '' and source <> 'record' order by declared_order loop
+    v_keys := v_keys || c.column_name;
+    v_key_exprs := v_key_exprs || case c.source when 'parent_key' then format('r.parent_id::%s', c.data_type)
+                                                else format('%L::%s', c.constant_value, c.data_type) end;
+  end loop;
+  if v_pk is distinct from (select array_agg(k order by k) from unnest(v_keys) k) then
+    raise exception 'the key of % declared for % (%) is not its primary key (%)', p_entity, v_target,
+                    array_to_string(v_keys, ', '), coalesce(array_to_string(v_pk, ', '), 'none')
+      using errcode = 'KR005', hint = 'The record id (key_column) plus the parent_key and constant columns must be the target''s primary key.';
+  end if;
+
+  -- x: the record flattened once; a first key is jsonb when it holds nested values, a jsonb column or a child list
+  select string_agg(format('%I %s', k.key, case when k.is_json then 'jsonb' else 'text' end), ', ' order by k.ord),
+         coalesce(array_agg(k.key) filter (where k.is_json), '{}')
+    into v_x_def, v_json_keys
+    from (select u.key, bool_or(u.is_json) as is_json, min(u.ord) as ord
+            from (select split_part(dc.json_path, '.', 1) as key, (strpos(dc.json_path, '.') > 0 or dc.data_type = 'jsonb') as is_json,
+                         dc.declared_order as ord
+                    from keap_meta.entity_columns dc where dc.entity = p_entity and dc.child = '' and dc.source = 'record'
+                  union all
+                  select dch.json_path, true, 1000000000000 + dch.declared_order
+                    from keap_meta.entity_children dch where dch.entity = p_entity) u
+           group by u.key) k;
+  v_x_def := coalesce(v_x_def, 'id text');
+
+  -- Per declared record column: level 1 raw value, level 2 cast, pre-check terms, issue rows.
+  for c in select * from keap_meta.entity_columns where entity = p_entity and child = '' and source = 'record' order by declared_order loop
+    v_alias := '$.' || c.json_path;
+    v_raw := keap_meta.decl_raw_expr('x', c.json_path, c.data_type = 'jsonb', split_part(c.json_path, '.', 1) = any (v_json_keys));
+    v_cols := v_cols || c.column_name;
+    v_lvl1 := v_lvl1 || format('%s as %I', v_raw, v_alias);
+    v_lvl2 := v_lvl2 || format('%s as %I', keap_meta.decl_cast_expr(c.data_type, c.size, c.json_shape, format('f.%I', v_alias)), c.column_name);
+    if c.data_type <> 'jsonb' then
+      v_typed_cnt := v_typed_cnt || format('c.%I', c.column_name);
+      v_raw_cnt := v_raw_cnt || keap_meta.decl_present_expr(c.data_type, format('c.%I', v_alias));
+      v_issue_rows := v_issue_rows || keap_meta.decl_issue_rows(format('%L', c.json_path), v_raw, format('s.%I', c.column_name),
+                                                                 c.data_type, c.size, c.enum_values);
+    end if;
+    if c.enum_values is not null then
+      v_suspect := v_suspect || format('not (c.%I = any (%L))', c.column_name, c.enum_values::text);
+    end if;
+    if c.json_shape = 'custom_field_map' then
+      v_suspect := v_suspect || format('keap_meta.custom_fields_suspect(c.%I)', v_alias);
+      v_cf_issues := v_cf_issues || format($f$
+  insert into keap_meta.row_issues (run_id, entity, record_key, field, raw_value, problem, staged_page_id)
+  select p_run_id, %L, s.%I::text, i.field, i.raw_value, i.problem, s.page_id
+    from pg_temp.merge_src s
+    cross join lateral keap_meta.custom_field_issues(s.rec #> %L) i
+   where s.suspect;
+$f$, p_entity, e.key_column, string_to_array(c.json_path, '.')::text);
+    end if;
+  end loop;
+
+  -- containers: an object holding nested fields, a jsonb array column, a child list; of the wrong JSON type they read as empty
+  for c in
+    select k.field, k.expr, k.kind from (
+      select split_part(dc.json_path, '.', 1) as field, format('x.%I', split_part(dc.json_path, '.', 1)) as expr, 'object' as kind,
+             min(dc.declared_order) as ord
+        from keap_meta.entity_columns dc
+       where dc.entity = p_entity and dc.child = '' and dc.source = 'record' and strpos(dc.json_path, '.') > 0
+       group by 1, 2
+      union all
+      select dc.json_path, keap_meta.decl_raw_expr('x', dc.json_path, true, true), 'array', 1000000000000 + dc.declared_order
+        from keap_meta.entity_columns dc
+       where dc.entity = p_entity and dc.child = '' and dc.json_shape in ('array', 'custom_field_map')
+      union all
+      select dch.json_path, format('x.%I', dch.json_path), 'array', 2000000000000 + dch.declared_order
+        from keap_meta.entity_children dch where dch.entity = p_entity) k
+    order by k.ord
+  loop
+    v_alias := '$.' || c.field || ' (' || c.kind || ')';
+    v_lvl1 := v_lvl1 || format('%s as %I', c.expr, v_alias);
+    v_lvl2 := v_lvl2 || format('f.%I', v_alias);
+    v_suspect := v_suspect || format('jsonb_typeof(c.%I) not in (%L, %L)', v_alias, c.kind, 'null');
+    v_issue_rows := v_issue_rows || format('(%L, %s #>> %L, case when jsonb_typeof(%s) not in (%L, %L) then %L end)',
+                                           c.field, c.expr, '{}', c.expr, c.kind, 'null',
+                                           format('not a JSON %s; read as empty, kept in _raw', c.kind));
+  end loop;
+  -- the raw values the pre-check compares
+  for c in select * from keap_meta.entity_columns where entity = p_entity and child = '' and source = 'record' and data_type <> 'jsonb' order by declared_order loop
+    v_lvl2 := v_lvl2 || format('f.%I', '$.' || c.json_path);
+  end loop;
+  for c in select * from keap_meta.entity_columns where entity = p_entity and child = '' and json_shape = 'custom_field_map' order by declared_order loop
+    v_lvl2 := v_lvl2 || format('f.%I', '$.' || c.json_path);
+  end loop;
+  if cardinality(v_typed_cnt) > 0 then
+    v_suspect := format('num_nonnulls(%s) < num_nonnulls(%s)', array_to_string(v_typed_cnt, ', '), array_to_string(v_raw_cnt, ', ')) || v_suspect;
+  end if;
+
+  -- The join to the live row: does the record exist, and is it unchanged (same _raw_hash)?
+  select string_agg(format('t.%I = %s', k.key, k.expr), ' and ')
+    into v_join from unnest(v_keys, v_key_exprs) k(key, expr);
+  if v_has_raw then
+    v_unchanged := format(E'\n     where t.%I is null', e.key_column)
+                || case when v_has_deleted then ' or t._deleted_at is not null' else '' end
+                || case when v_has_hash then ' or t._raw_hash is distinct from jsonb_hash_extended(r.rec, 0)'
+                        else ' or t._raw is distinct from r.rec' end;
+  end if;
+
+  -- src
+  v_sql := format($f$
+  -- src: %s records only, flattened once (jsonb_to_record) and cast; "suspect" marks the rows that
+  -- may hold a bad value (a typed value null where the raw one is present, an unknown enum value, a
+  -- container of the wrong JSON type): only those are checked field by field for row issues
+  perform keap_meta.drop_temp_table('merge_src');
+  create temporary table merge_src on commit drop as
+  select %s, c.page_id, c.rec, c.existed,
+         %s,
+         coalesce(%s, false) as suspect
+    from (select %s, f.page_id, f.rec, f.existed,
+                 %s
+            from (select %s, r.page_id, r.rec, %s as existed,
+                         %s
+                    from pg_temp.merge_recs r
+                    %s
+                    cross join lateral jsonb_to_record(r.rec) as x(%s)%s
+                  offset 0) f
+          offset 0) c;
+  analyze pg_temp.merge_src;
+$f$,
+    case when v_has_raw then 'new, changed or undeleted' else 'all' end,
+    (select string_agg(format('c.%I', k), ', ') from unnest(v_keys) k),
+    (select string_agg(format('c.%I', k), ', ') from unnest(v_cols) k),
+    coalesce(array_to_string(v_suspect, E'\n                  or '), 'false'),
+    (select string_agg(format('f.%I', k), ', ') from unnest(v_keys) k),
+    array_to_string(v_lvl2, E',\n                 '),
+    (select string_agg(format('%s as %I', k.expr, k.key), ', ') from unnest(v_keys, v_key_exprs) k(key, expr)),
+    case when v_has_raw then format('t.%I is not null', e.key_column) else 'null::boolean' end,
+    array_to_string(v_lvl1, E',\n                         '),
+    case when v_has_raw then format('left join %s t on %s', v_target, v_join) else '' end,
+    v_x_def,
+    replace(v_unchanged, E'\n', E'\n                  '));
+
+  -- upsert
+  if v_has_raw then
+    v_upsert := format($f$
+  -- upsert: new rows are inserted; changed or undeleted ones updated (unchanged ones never reached src)
+  insert into %s (%s, %s%s_raw)
+  select %s, %s%s s.rec
+    from pg_temp.merge_src s
+   where not s.existed;
+  get diagnostics v_inserted = row_count;
+  update %s t
+     set (%s%s, _raw%s%s) = row(%s%s, s.rec%s%s)
+    from pg_temp.merge_src s
+   where s.existed and %s;
+  get diagnostics v_updated = row_count;
+$f$,
+      v_target,
+      (select string_agg(format('%I', k), ', ') from unnest(v_keys) k),
+      (select string_agg(format('%I', k), ', ') from unnest(v_cols) k),
+      case when cardinality(v_cols) > 0 then ', ' else '' end || case when v_has_run then '_run_id, ' else '' end,
+      (select string_agg(format('s.%I', k), ', ') from unnest(v_keys) k),
+      (select string_agg(format('s.%I', k), ', ') from unnest(v_cols) k),
+      case when cardinality(v_cols) > 0 then ', ' else '' end || case when v_has_run then 'p_run_id,' else '' end,
+      v_target,
+      (select string_agg(format('%I', k), ', ') from unnest(v_cols) k),
+      case when v_has_run then case when cardinality(v_cols) > 0 then ', ' else '' end || '_run_id' else '' end,
+      case when v_has_synced then ', _synced_at' else '' end,
+      case when v_has_deleted then ', _deleted_at' else '' end,
+      (select string_agg(case when dc.keep_known then format('coalesce(s.%I, t.%I)', dc.column_name, dc.column_name)
+                              else format('s.%I', dc.column_name) end, ', ' order by dc.declared_order)
+         from keap_meta.entity_columns dc where dc.entity = p_entity and dc.child = '' and dc.source = 'record'),
+      case when v_has_run then case when cardinality(v_cols) > 0 then ', ' else '' end || 'p_run_id' else '' end,
+      case when v_has_synced then ', now()' else '' end,
+      case when v_has_deleted then ', null' else '' end,
+      (select string_agg(format('t.%I = s.%I', k, k), ' and ') from unnest(v_keys) k));
+  else
+    v_upsert := format($f$
+  -- upsert: new rows, and rows whose values changed (xmax = 0 tells inserts from updates)
+  with up as (
+    insert into %s as t (%s, %s%s)
+    select %s, %s%s
+      from pg_temp.merge_src s
+    on conflict (%s) do update
+       set (%s%s%s) = row(%s%s%s)
+     where row(%s) is distinct from row(%s)
+    returning (t.xmax = 0) as inserted
+  )
+  select count(*) filter (where inserted), count(*) filter (where not inserted)
+    into v_inserted, v_updated
+    from up;
+$f$,
+      v_target,
+      (select string_agg(format('%I', k), ', ') from unnest(v_keys) k),
+      (select string_agg(format('%I', k), ', ') from unnest(v_cols) k),
+      case when v_has_run then ', _run_id' else '' end,
+      (select string_agg(format('s.%I', k), ', ') from unnest(v_keys) k),
+      (select string_agg(format('s.%I', k), ', ') from unnest(v_cols) k),
+      case when v_has_run then ', p_run_id' else '' end,
+      (select string_agg(format('%I', k), ', ') from unnest(v_keys) k),
+      (select string_agg(format('%I', k), ', ') from unnest(v_cols) k),
+      case when v_has_run then ', _run_id' else '' end,
+      case when v_has_synced then ', _synced_at' else '' end,
+      (select string_agg(case when dc.keep_known then format('coalesce(excluded.%I, t.%I)', dc.column_name, dc.column_name)
+                              else format('excluded.%I', dc.column_name) end, ', ' order by dc.declared_order)
+         from keap_meta.entity_columns dc where dc.entity = p_entity and dc.child = '' and dc.source = 'record'),
+      case when v_has_run then ', excluded._run_id' else '' end,
+      case when v_has_synced then ', now()' else '' end,
+      (select string_agg(format('t.%I', k), ', ') from unnest(v_cols) k),
+      (select string_agg(case when dc.keep_known then format('coalesce(excluded.%I, t.%I)', dc.column_name, dc.column_name)
+                              else format('excluded.%I', dc.column_name) end, ', ' order by dc.declared_order)
+         from keap_meta.entity_columns dc where dc.entity = p_entity and dc.child = '' and dc.source = 'record'));
+  end if;
+
+  -- children (only for tables with _raw: the written rows are exactly merge_src)
+  for ch in select * from keap_meta.entity_children where entity = p_entity order by declared_order loop
+    if not v_has_raw then
+      raise exception 'entity % declares child % but its table % has no _raw', p_entity, ch.child, v_target using errcode = 'KR005';
+    end if;
+    v_children := v_children || keap_meta.child_merge_sql(p_entity, e.key_column, ch.child);
+  end loop;
+
+  return format($f$create or replace procedure %s(p_run_id bigint, p_finish_sweep boolean default false)
+language plpgsql
+set work_mem = '64MB'
+as $merge$
+-- Generated by keap_meta.generate_merge(%L) from the entity's declaration (keap_meta.entities,
+-- keap_meta.entity_columns, keap_meta.entity_children; see sql/transforms/*-declare-*.sql).
+-- Do not edit: change the declaration and run npm run migrate.
+-- Grain in: the run's unmerged staged pages of keap_staging.%I (records under %L).
+-- Grain out: one row per key (%s) in %s.
+declare
+  v_started  timestamptz := clock_timestamp();
+  v_mark     bigint := keap_meta.issue_mark();
+  v_pages    bigint[];
+  v_received bigint;
+  v_inserted bigint := 0;
+  v_updated  bigint := 0;
+begin
+  v_pages := keap_meta.claim_pages(%L, p_run_id);
+
+  -- recs: the newest version of each record of the claimed pages (unusable pages and records are row issues)
+  v_received := keap_meta.load_merge_records(p_run_id, %L, v_pages, %L, %s, %L);
+%s%s
+  -- issues: the suspect rows' values that were stored as null, kept despite a problem, or read as empty
+  insert into keap_meta.row_issues (run_id, entity, record_key, field, raw_value, problem, staged_page_id)
+  select p_run_id, %L, s.%I::text, i.field, left(i.raw_value, 10000), i.problem, s.page_id
+    from pg_temp.merge_src s
+    cross join lateral jsonb_to_record(s.rec) as x(%s)
+    cross join lateral (values
+        %s
+    ) i(field, raw_value, problem)
+   where s.suspect and i.problem is not null;
+%s%s
+  -- end: cursor (never past data that was not merged), pages marked merged, delete detection, merge log
+  perform keap_meta.complete_entity_merge(p_run_id, %L, v_pages, p_finish_sweep, v_started, v_mark,
+                                          v_inserted, v_updated, v_received);
+end
+$merge$$f$,
+    v_proc, p_entity, p_entity, e.collection_key,
+    array_to_string(v_keys, ', '), v_target,
+    p_entity, p_entity, e.collection_key, coalesce(v_marker, 'null'), v_parent_col,
+    v_sql, v_upsert,
+    p_entity, e.key_column, v_x_def,
+    coalesce(nullif(array_to_string(v_issue_rows, E',\n        '), ''), '(null::text, null::text, null::text)'),
+    v_cf_issues, v_children,
+    p_entity);
+end
+$gen$;
+comment on function keap_meta.merge_procedure_sql(text) is 'The text of keap.merge_<entity> generated from the entity''s declaration (checked against its target table); keap_meta.generate_merge executes it.';
+
+-- The child step of a generated merge: the written records' rows of one child collection are
+-- replaced by what their arrays list now (delete + insert), with row issues for the items that
+-- cannot be keyed or hold bad values.
+--   slots          objects keyed by a slot field; missing, unknown or repeated slot: skipped + issue
+--   custom_fields  [{id, content}]: null contents left out (Keap lists every field, mostly empty),
+--                  no integer id or repeated id: skipped + issue, text over 65,535 characters: null + issue
+--   id_set         an array of ids; pairs still listed keep their other columns (applied_at), pairs no
+--                  longer listed are deleted, ids that are not integers: skipped + issue
+create or replace function keap_meta.child_merge_sql(p_entity text, p_parent_key text, p_child text) returns text
+language plpgsql stable
+as $gen$
+declare
+  ch          keap_meta.entity_children;
+  c           record;
+  v_json_keys text[];
+  v_x_def     text;
+  v_raw       text;
+  v_cols      text[] := '{}';
+  v_items     text[] := '{}';
+  v_typed     text[] := '{}';
+  v_present   text[] := '{}';
+  v_enum      text[] := '{}';
+  v_rows      text[] := '{}';
+  v_label     text;
+  v_has_run   boolean;
+begin
+  select * into strict ch from keap_meta.entity_children where entity = p_entity and child = p_child;
+  select bool_or(attname = '_run_id') into v_has_run
+    from pg_attribute where attrelid = ch.target_table and attnum > 0 and not attisdropped;
+  for c in select dc.column_name from keap_meta.entity_columns dc
+            where dc.entity = p_entity and dc.child = p_child
+              and not exists (select from pg_attribute a where a.attrelid = ch.target_table and a.attname = dc.column_name and not a.attisdropped) loop
+    raise exception 'declared column %.% does not exist', ch.target_table, c.column_name using errcode = 'KR005';
+  end loop;
+
+  if ch.kind = 'custom_fields' then
+    return format($f$
+  -- %1$s: %2$s, replaced for every written record (null contents left out; no integer id or a
+  -- repeated id: skipped with a row issue; text over max_long_text_chars(): stored as null with one)
+  delete from %2$s c using pg_temp.merge_src s where s.existed and c.%3$I = s.%4$I;
+  with items as (
+    select s.%4$I as parent_id, s.page_id, e.ord, e.cf, keap_meta.try_bigint(e.cf ->> 'id') as id,
+           row_number() over (partition by s.%4$I, keap_meta.try_bigint(e.cf ->> 'id') order by e.ord) as nth,
+           jsonb_typeof(e.cf -> 'content') = 'string' and length(e.cf ->> 'content') > keap_meta.max_long_text_chars() as oversize
+      from pg_temp.merge_src s
+      cross join lateral jsonb_array_elements(keap_meta.json_array(s.rec -> %5$L)) with ordinality e(cf, ord)
+     where jsonb_typeof(e.cf -> 'content') <> 'null'
+  ),
+  item_issues as (
+    insert into keap_meta.row_issues (run_id, entity, record_key, field, raw_value, problem, staged_page_id)
+    select p_run_id, %6$L, i.parent_id::text, %5$L || '[' || (i.ord - 1) || ']', left(i.cf::text, 10000),
+           case when i.id is null then 'custom field entry without an integer id; skipped, kept in _raw'
+                when i.nth > 1 then format('custom field %%s listed twice; first kept', i.id)
+                else format('custom field %%s value longer than %%s characters (%%s); stored as null, kept in _raw',
+                            i.id, keap_meta.max_long_text_chars(), length(i.cf ->> 'content')) end,
+           i.page_id
+      from items i
+     where i.id is null or i.nth > 1 or i.oversize
+  )
+  insert into %2$s (%3$I, %7$I, %8$I%9$s)
+  select i.parent_id, i.id, case when i.oversize then null else i.cf -> 'content' end%10$s
+    from items i
+   where i.id is not null and i.nth = 1;
+$f$, p_child, ch.target_table, ch.parent_column, p_parent_key, ch.json_path, p_entity, ch.key_column, ch.value_column,
+     case when v_has_run then ', _run_id' else '' end, case when v_has_run then ', p_run_id' else '' end);
+  end if;
+
+  if ch.kind = 'id_set' then
+    return format($f$
+  -- %1$s: %2$s, the set of each written record becomes its %5$s: pairs still listed keep their
+  -- other columns, pairs no longer listed are deleted; an id that is not an integer is a row issue
+  perform keap_meta.drop_temp_table(%11$L);
+  create temporary table %11$I on commit drop as
+  select s.%4$I as parent_id, s.page_id, t.ord, t.raw, keap_meta.try_bigint(t.raw) as item_id
+    from pg_temp.merge_src s
+    cross join lateral jsonb_array_elements_text(keap_meta.json_array(s.rec -> %5$L)) with ordinality t(raw, ord);
+  insert into keap_meta.row_issues (run_id, entity, record_key, field, raw_value, problem, staged_page_id)
+  select p_run_id, %6$L, m.parent_id::text, %5$L || '[' || (m.ord - 1) || ']', left(m.raw, 10000),
+         %8$L, m.page_id
+    from pg_temp.%11$I m
+   where m.item_id is null
+   order by m.parent_id, m.ord;
+  delete from %2$s c
+   using pg_temp.merge_src s
+   where s.existed and c.%3$I = s.%4$I
+     and not exists (select from pg_temp.%11$I m where m.parent_id = c.%3$I and m.item_id = c.%7$I);
+  insert into %2$s (%3$I, %7$I%9$s)
+  select distinct m.parent_id, m.item_id%10$s
+    from pg_temp.%11$I m
+   where m.item_id is not null
+  on conflict (%3$I, %7$I) do nothing;
+$f$, p_child, ch.target_table, ch.parent_column, p_parent_key, ch.json_path, p_entity, ch.key_column,
+     format('%s is not an integer; skipped, kept in _raw', ch.noun),
+     case when v_has_run then ', _run_id' else '' end, case when v_has_run then ', p_run_id' else '' end,
+     'merge_child_' || p_child);
+  end if;
+
+  -- slots: the item flattened once; its slot plus the declared columns
+  select coalesce(array_agg(distinct split_part(dc.json_path, '.', 1)) filter (where strpos(dc.json_path, '.') > 0 or dc.data_type = 'jsonb'), '{}')
+    into v_json_keys
+    from keap_meta.entity_columns dc where dc.entity = p_entity and dc.child = p_child and dc.source = 'record';
+  select string_agg(format('%I %s', k.key, case when k.key = any (v_json_keys) then 'jsonb' else 'text' end), ', ' order by k.ord)
+    into v_x_def
+    from (select u.key, min(u.ord) as ord
+            from (select ch.slot_path as key, 0::bigint as ord
+                  union all
+                  select split_part(dc.json_path, '.', 1), dc.declared_order
+                    from keap_meta.entity_columns dc where dc.entity = p_entity and dc.child = p_child and dc.source = 'record') u
+           group by u.key) k;
+  v_label := format('%L || ''['' || (i.ord - 1) || '']''', ch.json_path);
+  v_rows := v_rows || format('(%s || %L, i.item::text, keap_meta.slot_problem(i.slot, i.nth, %L, %L))',
+                             v_label, '.' || ch.slot_path, ch.slots::text, ch.noun);
+  for c in select * from keap_meta.entity_columns where entity = p_entity and child = p_child and source = 'record' order by declared_order loop
+    v_raw := keap_meta.decl_raw_expr('x', c.json_path, c.data_type = 'jsonb', split_part(c.json_path, '.', 1) = any (v_json_keys));
+    v_cols := v_cols || c.column_name;
+    v_items := v_items || format('%s as %I', v_raw, '$.' || c.json_path)
+                       || format('%s as %I', keap_meta.decl_cast_expr(c.data_type, c.size, c.json_shape, v_raw), c.column_name);
+    if c.data_type <> 'jsonb' then
+      v_typed := v_typed || format('i.%I', c.column_name);
+      v_present := v_present || keap_meta.decl_present_expr(c.data_type, format('i.%I', '$.' || c.json_path));
+      v_rows := v_rows || keap_meta.decl_issue_rows(format('%s || %L', v_label, '.' || c.json_path), format('i.%I', '$.' || c.json_path),
+                                                    format('i.%I', c.column_name), c.data_type, c.size, c.enum_values);
+    end if;
+    if c.enum_values is not null then
+      v_enum := v_enum || format('not (i.%I = any (%L))', c.column_name, c.enum_values::text);
+    end if;
+  end loop;
+
+  return format($f$
+  -- %1$s: %2$s, one row per slot of each written record, replaced whole (a missing, unknown or
+  -- repeated slot cannot be keyed: that item is skipped with a row issue and stays in _raw)
+  delete from %2$s c using pg_temp.merge_src s where s.existed and c.%3$I = s.%4$I;
+  with items as (
+    select s.%4$I as parent_id, s.page_id, e.item, e.ord, x.%5$I as slot,
+           row_number() over (partition by s.%4$I, x.%5$I order by e.ord) as nth,
+           %6$s
+      from pg_temp.merge_src s
+      cross join lateral jsonb_array_elements(keap_meta.json_array(s.rec -> %7$L)) with ordinality e(item, ord)
+      cross join lateral jsonb_to_record(keap_meta.json_object(e.item)) as x(%8$s)
+  ),
+  item_issues as (
+    insert into keap_meta.row_issues (run_id, entity, record_key, field, raw_value, problem, staged_page_id)
+    select p_run_id, %9$L, i.parent_id::text, x.field, left(x.raw_value, 10000), x.problem, i.page_id
+      from items i
+      cross join lateral (values
+        %10$s
+      ) x(field, raw_value, problem)
+     -- cheap pre-check first (bad slot, typed value null although the raw one is present, unknown enum)
+     where (keap_meta.slot_problem(i.slot, i.nth, %11$L, %12$L) is not null%13$s%14$s)
+       and x.problem is not null
+  )
+  insert into %2$s (%3$I, %15$I, %16$s%17$s)
+  select i.parent_id, i.slot, %18$s%19$s
+    from items i
+   where i.slot = any (%11$L) and i.nth = 1;
+$f$, p_child, ch.target_table, ch.parent_column, p_parent_key, ch.slot_path,
+     array_to_string(v_items, E',\n           '), ch.json_path, v_x_def, p_entity,
+     array_to_string(v_rows, E',\n        '), ch.slots::text, ch.noun,
+     case when cardinality(v_typed) > 0
+          then format(E'\n            or num_nonnulls(%s) < num_nonnulls(%s)', array_to_string(v_typed, ', '), array_to_string(v_present, ', '))
+          else '' end,
+     (select string_agg(E'\n            or ' || t, '') from unnest(v_enum) t),
+     ch.key_column,
+     (select string_agg(format('%I', k), ', ') from unnest(v_cols) k),
+     case when v_has_run then ', _run_id' else '' end,
+     (select string_agg(format('i.%I', k), ', ') from unnest(v_cols) k),
+     case when v_has_run then ', p_run_id' else '' end);
+end
+$gen$;
+comment on function keap_meta.child_merge_sql(text, text, text) is 'Generator helper: the SQL of one child step of a generated merge (slots, custom_fields or id_set).';
+
+-- Generates (create or replace) keap.merge_<entity> from its declaration and comments it.
+create or replace function keap_meta.generate_merge(p_entity text) returns regprocedure
+language plpgsql volatile
+as $$
+declare
+  e      keap_meta.entities;
+  v_proc regprocedure;
+begin
+  execute keap_meta.merge_procedure_sql(p_entity);
+  select * into e from keap_meta.entities where entity = p_entity;
+  v_proc := format('keap.%I(bigint, boolean)', 'merge_' || p_entity)::regprocedure;
+  execute format('comment on procedure %s is %L', v_proc, format(
+    'Generated from the declaration of %s (keap_meta.entity_columns / entity_children): merges the run''s unmerged staged pages of keap_staging.%s into %s: '
+    'inserts new rows, updates changed or undeleted ones (unchanged records are recognized by _raw_hash and skipped before casting), '
+    'replaces the written rows'' child rows, records row issues, advances the cursor, marks the pages merged and logs counts; %s Never commits.',
+    p_entity, p_entity, e.target_table,
+    case e.listing when 'keyset' then 'with p_finish_sweep, soft-deletes the records a completed full traversal did not list.'
+                   when 'snapshot' then 'every page is a complete listing, so records it does not list are soft-deleted (p_finish_sweep changes nothing).'
+                   else 'no delete detection (p_finish_sweep changes nothing).' end));
+  return v_proc;
+end
+$$;
+comment on function keap_meta.generate_merge(text) is 'Creates or replaces keap.merge_<entity>(p_run_id bigint, p_finish_sweep boolean) from the entity''s declaration and comments it; called at the end of each declaration file.';
