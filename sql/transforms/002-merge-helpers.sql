@@ -34,6 +34,7 @@ drop function if exists keap_meta.oversize_issues(jsonb, text[], integer);
 drop function if exists keap_meta.cast_issues(jsonb, text[], text);
 drop function if exists keap_meta.enum_issues(jsonb, text, text[]);
 drop function if exists keap_meta.prepare_entity_merge(bigint, text, bigint[], regclass, text);
+drop function if exists keap_meta.load_merge_records(bigint, text, bigint[], text, text[], text);
 drop function if exists keap_meta.complete_entity_merge(bigint, text, regclass, text, text, bigint[], boolean, timestamptz, bigint, bigint, bigint, bigint);
 
 -- Limits as functions so every merge and test reads the same numbers.
@@ -603,14 +604,18 @@ comment on function keap_meta.slot_problem(text, bigint, text[], text) is 'Row-i
 -- The common start of every generated merge: pg_temp.merge_recs (page_id, traversal, parent_id,
 -- ordinal, id, marker_at, rec) holds one row per usable record of the claimed pages, the newest
 -- version of each key only (newest change marker first, then the latest page and position). Nothing
--- is flattened or cast here: a record is only cast once the merge knows it changed.
+-- is flattened or cast here. p_live is the generator's lookup of the live row holding the same
+-- record (select true as unchanged, <its change marker> as marker_at from <target> t where <key> =
+-- v.id and t._deleted_at is null and t._raw_hash = jsonb_hash_extended(e.rec, 0)): such a record is
+-- unchanged, so only its key and marker are kept (rec is null) and the merge never casts it.
 -- Parsed pages whose collection is an array (nearly all) take one jsonb_array_elements pass; the
 -- rest (bodies stored as text, pages that are not objects or whose collection is not an array) go
 -- through keap_meta.page_records, which records their problems. Records without a usable id, and
 -- pages whose parent_key is not an id (nested lists, p_parent_column set), are recorded as row
 -- issues and skipped; they stay in staging. Returns the number of distinct keys received.
 create or replace function keap_meta.load_merge_records(
-  p_run_id bigint, p_entity text, p_pages bigint[], p_collection text, p_marker_path text[], p_parent_column text
+  p_run_id bigint, p_entity text, p_pages bigint[], p_collection text, p_marker_path text[], p_parent_column text,
+  p_live text default null
 ) returns bigint
 language plpgsql volatile
 set work_mem = '64MB'
@@ -620,11 +625,14 @@ declare
   v_pages    bigint[] := p_pages;
   v_slow     bigint[];
   v_received bigint;
+  v_rows     bigint;
 begin
   perform keap_meta.drop_temp_table('merge_recs');
+  -- toast_tuple_target: records stay inline and uncompressed (a 2 KB record would otherwise be
+  -- compressed here and decompressed by every later step that reads it)
   create temporary table merge_recs (
     page_id bigint, traversal text, parent_id bigint, ordinal bigint, id bigint, marker_at timestamptz, rec jsonb
-  ) on commit drop;
+  ) with (toast_tuple_target = 8160) on commit drop;
 
   -- bad_parents: a page of a nested list whose parent_key is not an id cannot be keyed
   if p_parent_column is not null then
@@ -640,15 +648,20 @@ begin
       into v_pages using p_pages, p_run_id, p_entity, p_parent_column;
   end if;
 
-  -- fast: one pass over each parsed page's collection
+  -- fast: one pass over each parsed page's collection; an unchanged record keeps no copy
   execute format($q$
     insert into pg_temp.merge_recs
-    select s.page_id, s.traversal, keap_meta.try_bigint(s.parent_key), e.ordinal,
-           keap_meta.try_bigint(e.rec ->> 'id'), keap_meta.try_timestamptz(e.rec #>> $3), e.rec
+    select s.page_id, s.traversal, keap_meta.try_bigint(s.parent_key), e.ordinal, v.id,
+           case when u.unchanged then u.marker_at else keap_meta.try_timestamptz(v.raw_marker) end,
+           case when u.unchanged then null else e.rec end
       from %s s
       cross join lateral jsonb_array_elements(s.payload -> $2) with ordinality e(rec, ordinal)
-     where s.page_id = any ($1) and jsonb_typeof(s.payload -> $2) = 'array'$q$, v_table)
+      cross join lateral (select keap_meta.try_bigint(e.rec ->> 'id') as id, e.rec #>> $3 as raw_marker offset 0) v
+      left join lateral (%s) u on true
+     where s.page_id = any ($1) and jsonb_typeof(s.payload -> $2) = 'array'$q$,
+    v_table, coalesce(p_live, 'select null::boolean as unchanged, null::timestamptz as marker_at'))
     using v_pages, p_collection, coalesce(p_marker_path, '{}');
+  get diagnostics v_rows = row_count;
 
   -- slow: everything else, through page_records (page and NUL problems recorded there)
   execute format($q$
@@ -663,30 +676,33 @@ begin
   end if;
 
   -- id_issues: a record without a usable id cannot be keyed; it is skipped and stays in staging
+  with bad as (
+    delete from pg_temp.merge_recs r where r.id is null
+    returning r.page_id, r.ordinal, r.rec
+  )
   insert into keap_meta.row_issues (run_id, entity, record_key, field, raw_value, problem, staged_page_id)
-  select p_run_id, p_entity, null, 'id', left(coalesce(r.rec ->> 'id', r.rec::text), 10000), keap_meta.id_problem(r.rec), r.page_id
-    from pg_temp.merge_recs r
-   where r.id is null
-   order by r.page_id, r.ordinal;
-  delete from pg_temp.merge_recs where id is null;
+  select p_run_id, p_entity, null, 'id', left(coalesce(b.rec ->> 'id', b.rec::text), 10000), keap_meta.id_problem(b.rec), b.page_id
+    from bad b
+   order by b.page_id, b.ordinal;
 
   -- newest: when the pages hold a key twice, only its newest version is kept
-  delete from pg_temp.merge_recs r
-   using (select d.page_id, d.ordinal
-            from (select m.page_id, m.ordinal,
-                         row_number() over (partition by m.id, m.parent_id
-                                            order by m.marker_at desc nulls last, m.page_id desc, m.ordinal desc) as nth
-                    from pg_temp.merge_recs m) d
-           where d.nth > 1) l
-   where r.page_id = l.page_id and r.ordinal = l.ordinal;
-
-  analyze pg_temp.merge_recs (id, parent_id);
-  select count(*) into v_received from pg_temp.merge_recs;
+  select count(*) into v_received from (select distinct m.id, m.parent_id from pg_temp.merge_recs m) d;
+  select count(*) into v_rows from pg_temp.merge_recs;
+  if v_rows > v_received then
+    delete from pg_temp.merge_recs r
+     using (select d.page_id, d.ordinal
+              from (select m.page_id, m.ordinal,
+                           row_number() over (partition by m.id, m.parent_id
+                                              order by m.marker_at desc nulls last, m.page_id desc, m.ordinal desc) as nth
+                      from pg_temp.merge_recs m) d
+             where d.nth > 1) l
+     where r.page_id = l.page_id and r.ordinal = l.ordinal;
+  end if;
   return v_received;
 end
 $$;
-comment on function keap_meta.load_merge_records(bigint, text, bigint[], text, text[], text) is
-  'Common start of a generated merge: builds pg_temp.merge_recs, the newest version of each record of the claimed pages (not yet cast), recording unusable pages, parents and records as row issues; returns the keys received.';
+comment on function keap_meta.load_merge_records(bigint, text, bigint[], text, text[], text, text) is
+  'Common start of a generated merge: builds pg_temp.merge_recs, the newest version of each record of the claimed pages (not yet cast; rec null when the live row already holds it), recording unusable pages, parents and records as row issues; returns the keys received.';
 
 -- The common end of every generated merge, in the merge's own transaction: advance the cursor from
 -- pg_temp.merge_recs (the watermark from the change markers of incremental and full pages, the

@@ -124,7 +124,8 @@ declare
   v_suspect      text[] := '{}';
   v_issue_rows   text[] := '{}';
   v_join         text;
-  v_unchanged    text := '';
+  v_live         text;          -- lookup of the live row holding the same record (load_merge_records)
+  v_marker_col   text;
   v_sql          text;
   v_pk           text[];
   c              record;
@@ -273,10 +274,14 @@ $f$, p_entity, e.key_column, string_to_array(c.json_path, '.')::text);
   select string_agg(format('t.%I = %s', k.key, k.expr), ' and ')
     into v_join from unnest(v_keys, v_key_exprs) k(key, expr);
   if v_has_raw then
-    v_unchanged := format(E'\n     where t.%I is null', e.key_column)
-                || case when v_has_deleted then ' or t._deleted_at is not null' else '' end
-                || case when v_has_hash then ' or t._raw_hash is distinct from jsonb_hash_extended(r.rec, 0)'
-                        else ' or t._raw is distinct from r.rec' end;
+    select c2.column_name into v_marker_col
+      from keap_meta.entity_columns c2 where c2.entity = p_entity and c2.child = '' and c2.change_marker;
+    select format('select true as unchanged, %s as marker_at from %s t where ', coalesce('t.' || quote_ident(v_marker_col), 'null::timestamptz'), v_target)
+           || string_agg(format('t.%I = %s', k.key, replace(replace(k.expr, 'r.parent_id', 'keap_meta.try_bigint(s.parent_key)'), 'r.id', 'v.id')), ' and ')
+           || case when v_has_deleted then ' and t._deleted_at is null' else '' end
+           || case when v_has_hash then ' and t._raw_hash = jsonb_hash_extended(e.rec, 0)' else ' and t._raw = e.rec' end
+      into v_live
+      from unnest(v_keys, v_key_exprs) k(key, expr);
   end if;
 
   -- src
@@ -285,7 +290,7 @@ $f$, p_entity, e.key_column, string_to_array(c.json_path, '.')::text);
   -- may hold a bad value (a typed value null where the raw one is present, an unknown enum value, a
   -- container of the wrong JSON type): only those are checked field by field for row issues
   perform keap_meta.drop_temp_table('merge_src');
-  create temporary table merge_src on commit drop as
+  create temporary table merge_src with (toast_tuple_target = 8160) on commit drop as
   select %s, c.page_id, c.rec, c.existed,
          %s,
          coalesce(%s, false) as suspect
@@ -295,10 +300,10 @@ $f$, p_entity, e.key_column, string_to_array(c.json_path, '.')::text);
                          %s
                     from pg_temp.merge_recs r
                     %s
-                    cross join lateral jsonb_to_record(r.rec) as x(%s)%s
+                    cross join lateral jsonb_to_record(r.rec) as x(%s)
+                   where r.rec is not null
                   offset 0) f
           offset 0) c;
-  analyze pg_temp.merge_src;
 $f$,
     case when v_has_raw then 'new, changed or undeleted' else 'all' end,
     (select string_agg(format('c.%I', k), ', ') from unnest(v_keys) k),
@@ -310,8 +315,7 @@ $f$,
     case when v_has_raw then format('t.%I is not null', e.key_column) else 'null::boolean' end,
     array_to_string(v_lvl1, E',\n                         '),
     case when v_has_raw then format('left join %s t on %s', v_target, v_join) else '' end,
-    v_x_def,
-    replace(v_unchanged, E'\n', E'\n                  '));
+    v_x_def);
 
   -- upsert
   if v_has_raw then
@@ -413,7 +417,8 @@ begin
   v_pages := keap_meta.claim_pages(%L, p_run_id);
 
   -- recs: the newest version of each record of the claimed pages (unusable pages and records are row issues)
-  v_received := keap_meta.load_merge_records(p_run_id, %L, v_pages, %L, %s, %L);
+  v_received := keap_meta.load_merge_records(p_run_id, %L, v_pages, %L, %s, %L,
+                                             %L);
 %s%s
   -- issues: the suspect rows' values that were stored as null, kept despite a problem, or read as empty
   insert into keap_meta.row_issues (run_id, entity, record_key, field, raw_value, problem, staged_page_id)
@@ -432,7 +437,7 @@ end
 $merge$$f$,
     v_proc, p_entity, p_entity, e.collection_key,
     array_to_string(v_keys, ', '), v_target,
-    p_entity, p_entity, e.collection_key, coalesce(v_marker, 'null'), v_parent_col,
+    p_entity, p_entity, e.collection_key, coalesce(v_marker, 'null'), v_parent_col, v_live,
     v_sql, v_upsert,
     p_entity, e.key_column, v_x_def,
     coalesce(nullif(array_to_string(v_issue_rows, E',\n        '), ''), '(null::text, null::text, null::text)'),
