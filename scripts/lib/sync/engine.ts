@@ -81,7 +81,10 @@ function nextTokenOf(body: unknown): string | undefined {
   return typeof t === 'string' && t.length > 0 ? t : undefined;
 }
 
-/** Write one raw page; a body PostgreSQL's jsonb refuses (NUL escapes) is kept as text instead. */
+/**
+ * Write one raw page. The body goes to PostgreSQL as the text Keap sent (cast to jsonb there): no
+ * re-serialising in Node. A body jsonb refuses (NUL escapes) or that did not parse is kept as text.
+ */
 async function stagePage(
   sql: Sql,
   def: EntityDef,
@@ -97,7 +100,7 @@ async function stagePage(
     try {
       await sql`
         insert into ${table} (run_id, request_id, page_no, parent_key, traversal, payload)
-        values (${runId}, ${page.requestId}, ${pageNo}, ${parentKey}, ${traversal}, ${sql.json(page.body as never)})`;
+        values (${runId}, ${page.requestId}, ${pageNo}, ${parentKey}, ${traversal}, ${page.rawText}::text::jsonb)`;
       return;
     } catch (err) {
       // 22P05: jsonb cannot hold \u0000; the merge parses the text form and records the issue.
@@ -111,6 +114,34 @@ async function stagePage(
   await sql`
     insert into ${table} (run_id, request_id, page_no, parent_key, traversal, raw_body, parse_error)
     values (${runId}, ${page.requestId}, ${pageNo}, ${parentKey}, ${traversal}, ${raw}, ${page.parseError ?? 'unparseable body'})`;
+}
+
+/**
+ * Merges that run while the next pages are fetched and staged: at most one in flight per entity.
+ * `due()` waits for the one in flight (so no more than two batches of pages ever wait) and starts
+ * the next; `settle()` waits for the last one. A merge's failure is thrown by the next call.
+ */
+class BackgroundMerges {
+  private inFlight: Promise<void> | undefined;
+  private failure: { error: unknown } | undefined;
+
+  constructor(private readonly run: () => Promise<void>) {}
+
+  async due(): Promise<void> {
+    await this.settle();
+    this.inFlight = this.run().then(
+      () => undefined,
+      (error: unknown) => {
+        this.failure ??= { error };
+      },
+    );
+  }
+
+  async settle(): Promise<void> {
+    if (this.inFlight) await this.inFlight;
+    this.inFlight = undefined;
+    if (this.failure) throw this.failure.error;
+  }
 }
 
 async function merge(sql: Sql, def: EntityDef, runId: number, finishSweep: boolean): Promise<void> {
@@ -251,53 +282,72 @@ async function syncEntity(ctx: RunContext, client: KeapClient, deps: EngineDeps,
     ctx.progress({ entity: def.name, traversal, pages, records });
   };
 
-  for (const parent of parents) {
-    const endpoint = parent === null ? def.endpoint : def.endpoint.replace('{parent}', String(parent));
-    let token: string | undefined;
-    for (;;) {
-      ctx.throwIfCancelled();
-      const query: Record<string, string | number | undefined> = {};
-      if (pageSize !== undefined) {
-        query.page_size = opts.dryRun ? 1 : pageSize;
-        if (orderBy) query.order_by = orderBy;
-        if (filter) query.filter = filter;
-        if (def.fields) query.fields = def.fields.join(',');
-        if (token) query.page_token = token;
-      }
-      let page: KeapPage;
-      try {
-        page = await client.get(ctx, endpoint, query, { entity: def.name, pageNo: pages + 1 });
-      } catch (err) {
-        // A parent deleted in Keap since we listed it (a tag removed meanwhile): skip it, the
-        // next sync of the parent entity records the deletion.
-        if (parent !== null && err instanceof KeapApiError && !(err instanceof KeapAuthError) && err.status === 404) {
-          await ctx.event('warn', `${def.name}: parent ${parent} no longer exists in Keap (404); skipped`, { stage: 'fetch', entity: def.name });
-          break;
-        }
-        throw err;
-      }
-      pages++;
-      const list = page.parseError ? [] : recordsOf(def, page.body);
-      records += list.length;
-      if (opts.dryRun) break;
-      await stagePage(sql, def, ctx.runId, page, pages, traversal, parent === null ? null : String(parent));
-      sinceMerge++;
-      if (page.parseError) {
-        complete = false;
-        throw new UnreadablePageError(
-          def.name,
-          `${def.name}: page ${pages} could not be parsed after retries (${page.parseError}); the raw page is kept in keap_staging.${def.name}, the traversal stops here and resumes next run`,
-        );
-      }
-      if (sinceMerge >= config.mergeEveryPages) {
-        await merge(sql, def, ctx.runId, false);
-        sinceMerge = 0;
-      }
-      report();
-      token = def.collectionKey ? nextTokenOf(page.body) : undefined;
-      if (!token || list.length === 0) break;
+  // While a page is staged the next one is already being fetched, and merges run in the
+  // background (BackgroundMerges): the network and the database work overlap.
+  const merges = new BackgroundMerges(() => merge(sql, def, ctx.runId, false));
+  const fetchPage = async (endpoint: string, token: string | undefined): Promise<KeapPage> => {
+    const query: Record<string, string | number | undefined> = {};
+    if (pageSize !== undefined) {
+      query.page_size = opts.dryRun ? 1 : pageSize;
+      if (orderBy) query.order_by = orderBy;
+      if (filter) query.filter = filter;
+      if (def.fields) query.fields = def.fields.join(',');
+      if (token) query.page_token = token;
     }
-    if (opts.dryRun) break;
+    return client.get(ctx, endpoint, query, { entity: def.name, pageNo: pages + 1 });
+  };
+
+  try {
+    for (const parent of parents) {
+      const endpoint = parent === null ? def.endpoint : def.endpoint.replace('{parent}', String(parent));
+      let next: Promise<KeapPage> | undefined = fetchPage(endpoint, undefined);
+      while (next) {
+        ctx.throwIfCancelled();
+        let page: KeapPage;
+        try {
+          page = await next;
+        } catch (err) {
+          // A parent deleted in Keap since we listed it (a tag removed meanwhile): skip it, the
+          // next sync of the parent entity records the deletion.
+          if (parent !== null && err instanceof KeapApiError && !(err instanceof KeapAuthError) && err.status === 404) {
+            await ctx.event('warn', `${def.name}: parent ${parent} no longer exists in Keap (404); skipped`, { stage: 'fetch', entity: def.name });
+            break;
+          }
+          throw err;
+        }
+        next = undefined;
+        pages++;
+        const list = page.parseError ? [] : recordsOf(def, page.body);
+        records += list.length;
+        if (opts.dryRun) break;
+        const token = def.collectionKey && !page.parseError ? nextTokenOf(page.body) : undefined;
+        if (token && list.length > 0) {
+          next = fetchPage(endpoint, token);
+          // Awaited on the next turn; until then a failure must not count as unhandled.
+          next.catch(() => {});
+        }
+        await stagePage(sql, def, ctx.runId, page, pages, traversal, parent === null ? null : String(parent));
+        sinceMerge++;
+        if (page.parseError) {
+          complete = false;
+          throw new UnreadablePageError(
+            def.name,
+            `${def.name}: page ${pages} could not be parsed after retries (${page.parseError}); the raw page is kept in keap_staging.${def.name}, the traversal stops here and resumes next run`,
+          );
+        }
+        if (sinceMerge >= config.mergeEveryPages) {
+          await merges.due();
+          sinceMerge = 0;
+        }
+        report();
+      }
+      if (opts.dryRun) break;
+    }
+    await merges.settle();
+  } catch (err) {
+    // Let a merge in flight finish (or fail) before the caller merges what was staged.
+    await merges.settle().catch(() => {});
+    throw err;
   }
 
   let counts = { inserted: 0, updated: 0, unchanged: 0, deleted: 0, rejected: 0 };
