@@ -1,65 +1,106 @@
-// Benchmark: the whole sync (HTTP paging, staging, SQL merges) from a sandbox tenant into a fresh
-// database — a full run, then an incremental run after 1% of the contacts changed. Reports
-// records/s of the full run, the incremental run's duration, and peak RSS of this process (the
-// orchestrator plus the in-process sandbox). Fails unless the warehouse holds every contact.
-// Env: BENCH_SYNC_CONTACTS (default 20000); DATABASE_URL's server, else the embedded one.
-import { loadConfig } from '../scripts/lib/config.ts';
-import { connect } from '../scripts/lib/db.ts';
-import { migrate } from '../scripts/lib/migrate.ts';
-import { startSandbox } from '../scripts/lib/sandbox/index.ts';
-import { runSync } from '../scripts/lib/sync/engine.ts';
+// Bench: a full sync end to end against a bare download of the same pages from the same source,
+// and the sync process's peak RSS. Per size (BENCH_SIZES): the sandbox runs in its own process, a
+// recording proxy (another process) records every request of a warm-up sync and then serves
+// those responses from memory (pre-rendered pages, never the bottleneck). Then, for the
+// pre-rendered source and for the sandbox itself: the bare download (GET every recorded URL in
+// order, reading the body) and a full sync into a fresh database, in a process of its own.
+// Goals: sync within 2x of the bare download; peak RSS of the sync process under 250 MB.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { emit, freshDatabase, sizes } from './lib/report.ts';
 
-const CONTACTS = Number(process.env.BENCH_SYNC_CONTACTS ?? 20_000);
-const UNLIMITED = { throttlePerMinute: 1e9, dailyQuota: 1e9, tenantPerMinute: 1e9, tenantPerDay: 1e9 };
+const LIB = fileURLToPath(new URL('./lib/', import.meta.url));
 
-function rssMb(): number {
-  return Math.round(process.resourceUsage().maxRSS / 1024);
+function child(script: string, args: string[], env: Record<string, string> = {}): { proc: ChildProcess; line: (prefix: string) => Promise<string> } {
+  const proc = spawn(process.execPath, ['--import', 'tsx', LIB + script, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+  const waiting: Array<{ prefix: string; resolve: (s: string) => void }> = [];
+  const seen: string[] = [];
+  createInterface({ input: proc.stdout! }).on('line', (l) => {
+    const w = waiting.findIndex((x) => l.startsWith(x.prefix));
+    if (w >= 0) waiting.splice(w, 1)[0]!.resolve(l);
+    else seen.push(l);
+  });
+  const line = (prefix: string) =>
+    new Promise<string>((resolve, reject) => {
+      const hit = seen.findIndex((l) => l.startsWith(prefix));
+      if (hit >= 0) return resolve(seen.splice(hit, 1)[0]!);
+      waiting.push({ prefix, resolve });
+      proc.once('exit', (code) => reject(new Error(`${script} exited (${code}) before printing ${prefix}`)));
+    });
+  return { proc, line };
 }
 
-async function main(): Promise<void> {
-  const sb = await startSandbox({ contacts: CONTACTS, seed: 5, apiKeys: ['bench'], limits: UNLIMITED });
-  // A database of its own on the configured (or embedded) server.
-  const base = await connect({ applicationName: 'keap-sync bench', max: 1 });
-  const name = `keap_bench_${process.pid}`;
-  await base.sql.unsafe(`create database ${name}`);
-  const u = new URL(process.env.DATABASE_URL ?? base.embedded!.url);
-  u.pathname = `/${name}`;
-  const db = await connect({ applicationName: 'keap-sync bench', url: u.toString(), max: 4 });
+interface SyncResult { status: string; seconds: number; records: number; peak_rss_mb: number; contacts: number }
+
+async function syncInto(sourceUrl: string): Promise<SyncResult> {
+  const db = await freshDatabase('keap_bench_sync');
   try {
-    await migrate(db.sql);
-    const config = loadConfig({ KEAP_API_URL: sb.url, KEAP_API_KEY: 'bench', KEAP_MAX_RPS: '10000', KEAP_QUOTA_RESERVE: '0' }, { loadDotEnv: false });
-
-    const t0 = performance.now();
-    const full = await runSync({ db, config }, { trigger: 'bench', full: true });
-    const fullMs = performance.now() - t0;
-    const [row] = await db.sql`select count(*)::int as n from keap.contacts where _deleted_at is null`;
-    const n = Number(row?.n);
-    if (full.status !== 'succeeded' || n !== sb.store.count('contacts')) {
-      throw new Error(`full sync ${full.status}: ${n} contacts in the warehouse, ${sb.store.count('contacts')} in the sandbox`);
-    }
-    const records = full.value.entities.reduce((s, e) => s + e.records, 0);
-    console.log(`full sync: ${records} records in ${(fullMs / 1000).toFixed(1)} s (${Math.round(records / (fullMs / 1000))} records/s), peak RSS ${rssMb()} MB`);
-
-    const ids = [...sb.store.list('contacts')].slice(0, Math.max(1, Math.floor(CONTACTS / 100))).map((c) => Number(c.id));
-    for (const id of ids) sb.store.updateContact(id, { job_title: 'Changed for the bench' });
-    const t1 = performance.now();
-    const inc = await runSync({ db, config }, { trigger: 'bench', entities: ['contacts'] });
-    const incMs = performance.now() - t1;
-    const updated = inc.value.entities[0]?.updated ?? 0;
-    if (updated !== ids.length) throw new Error(`incremental run updated ${updated} contacts, expected ${ids.length}`);
-    console.log(`incremental sync of ${ids.length} changed contacts: ${(incMs / 1000).toFixed(2)} s`);
-    console.log(
-      `BENCH_RESULT ${JSON.stringify({ contacts: CONTACTS, full_records: records, full_seconds: +(fullMs / 1000).toFixed(1), full_records_per_s: Math.round(records / (fullMs / 1000)), incremental_changed: ids.length, incremental_seconds: +(incMs / 1000).toFixed(2), peak_rss_mb: rssMb() })}`,
-    );
+    const c = child('sync-child.ts', [], { DATABASE_URL: db.url, KEAP_API_URL: sourceUrl, KEAP_MERGE_EVERY_PAGES: process.env.KEAP_MERGE_EVERY_PAGES ?? '10' });
+    const r = JSON.parse((await c.line('RESULT ')).slice(7)) as SyncResult;
+    if (r.status !== 'succeeded') throw new Error(`sync ${r.status}`);
+    const [n] = await db.sql`select count(*)::int as n from keap.contacts where _deleted_at is null`;
+    r.contacts = Number(n!.n);
+    return r;
   } finally {
-    await db.close();
-    await base.sql.unsafe(`drop database if exists ${name} with (force)`);
-    await base.close();
-    await sb.close();
+    await db.drop();
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+async function bareDownload(base: string, urls: string[]): Promise<{ seconds: number; bytes: number }> {
+  const origin = new URL(base).origin;
+  let bytes = 0;
+  const t0 = performance.now();
+  for (const u of urls) {
+    const res = await fetch(origin + u, { headers: { 'X-Keap-API-Key': 'bench' } });
+    const body = await res.arrayBuffer();
+    if (res.status !== 200) throw new Error(`bare download: HTTP ${res.status} for ${u}`);
+    bytes += body.byteLength;
+  }
+  return { seconds: (performance.now() - t0) / 1000, bytes };
+}
+
+async function main(): Promise<void> {
+  for (const size of sizes()) {
+    const sandbox = child('source.ts', ['sandbox', String(size)]);
+    const sbUrl = (await sandbox.line('READY ')).slice(6);
+    const proxy = child('source.ts', ['proxy', sbUrl]);
+    const pxUrl = (await proxy.line('READY ')).slice(6);
+    const admin = new URL(pxUrl).origin;
+    try {
+      // Warm-up sync through the proxy: records exactly the requests a full sync makes.
+      const warm = await syncInto(pxUrl);
+      await fetch(`${admin}/__bench/replay`, { method: 'POST' });
+      const urls = (await (await fetch(`${admin}/__bench/urls`)).json()) as string[];
+      console.log(`size ${size}: ${urls.length} requests, ${warm.records} records; warm-up sync ${warm.seconds.toFixed(1)} s`);
+
+      for (const [label, url] of [['pre-rendered pages (separate process)', pxUrl], ['the sandbox (separate process)', sbUrl]] as const) {
+        const dl = await bareDownload(url, urls);
+        const s = await syncInto(url);
+        if (s.contacts !== warm.contacts || s.records !== warm.records) {
+          throw new Error(`sync from ${label}: ${s.records} records, ${s.contacts} live contacts; the warm-up had ${warm.records} and ${warm.contacts}`);
+        }
+        console.log(`  ${label}: bare download ${dl.seconds.toFixed(2)} s (${(dl.bytes / 1e6).toFixed(0)} MB), full sync ${s.seconds.toFixed(2)} s, peak RSS ${s.peak_rss_mb} MB`);
+        const ratio = s.seconds / dl.seconds;
+        emit({ bench: 'sync', size, figure: `full sync from ${label}`, value: +s.seconds.toFixed(2), unit: 's',
+          baseline: 'bare download of the same pages from the same source', baseline_value: +dl.seconds.toFixed(2),
+          ratio: +ratio.toFixed(2), goal: '<= 2x', pass: ratio <= 2 });
+        emit({ bench: 'sync', size, figure: `peak RSS of the sync process (${label})`, value: s.peak_rss_mb, unit: 'MB',
+          goal: '< 250 MB', pass: s.peak_rss_mb < 250 });
+      }
+      const { misses } = (await (await fetch(`${admin}/__bench/stats`)).json()) as { misses: number };
+      if (misses > 0) throw new Error(`the replaying source had no recording for ${misses} requests: the sync asked for other pages than the warm-up did`);
+    } finally {
+      proxy.proc.kill('SIGTERM');
+      sandbox.proc.kill('SIGTERM');
+    }
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

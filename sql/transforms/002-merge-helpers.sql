@@ -145,7 +145,7 @@ comment on function keap_meta.try_integer(text) is 'Integer text to integer, or 
 create or replace function keap_meta.try_numeric(p_value text) returns numeric
 language sql immutable parallel safe
 as $$
-  select case when p_value ~ '^\s*-?\d{1,1000}(\.\d{1,1000})?([eE][+-]?\d{1,3})?\s*$' then p_value::numeric end
+  select case when length(p_value) <= 1000 and p_value ~ '^\s*-?\d+(\.\d+)?([eE][+-]?\d{1,3})?\s*$' then p_value::numeric end
 $$;
 comment on function keap_meta.try_numeric(text) is 'Number text (a JSON number or numeric string) to an exact numeric, or null when it is not a number. Never raises.';
 

@@ -297,51 +297,64 @@ async function syncEntity(ctx: RunContext, client: KeapClient, deps: EngineDeps,
     return client.get(ctx, endpoint, query, { entity: def.name, pageNo: pages + 1 });
   };
 
+  // One flat sequence of requests over every parent's pages, so the next request (the next page
+  // of this parent, or the first page of the next parent) is in flight while a page is staged.
+  const endpointOf = (i: number) => (parents[i] === null ? def.endpoint : def.endpoint.replace('{parent}', String(parents[i])));
+  interface Pending { parentIndex: number; page: Promise<KeapPage> }
+  const request = (parentIndex: number, token: string | undefined): Pending => {
+    const page = fetchPage(endpointOf(parentIndex), token);
+    // Awaited on its turn; until then a failure must not count as unhandled.
+    page.catch(() => {});
+    return { parentIndex, page };
+  };
+  // Merge every mergeEveryPages full pages' worth of records (small pages, such as one tag's
+  // contacts, would otherwise cost a merge per handful of records), or every 10x that many pages.
+  const mergeRecords = config.mergeEveryPages * (pageSize ?? 1);
+  let sinceMergeRecords = 0;
+
   try {
-    for (const parent of parents) {
-      const endpoint = parent === null ? def.endpoint : def.endpoint.replace('{parent}', String(parent));
-      let next: Promise<KeapPage> | undefined = fetchPage(endpoint, undefined);
-      while (next) {
-        ctx.throwIfCancelled();
-        let page: KeapPage;
-        try {
-          page = await next;
-        } catch (err) {
-          // A parent deleted in Keap since we listed it (a tag removed meanwhile): skip it, the
-          // next sync of the parent entity records the deletion.
-          if (parent !== null && err instanceof KeapApiError && !(err instanceof KeapAuthError) && err.status === 404) {
-            await ctx.event('warn', `${def.name}: parent ${parent} no longer exists in Keap (404); skipped`, { stage: 'fetch', entity: def.name });
-            break;
-          }
-          throw err;
+    let next: Pending | undefined = parents.length > 0 ? request(0, undefined) : undefined;
+    while (next) {
+      ctx.throwIfCancelled();
+      const { parentIndex } = next;
+      const parent = parents[parentIndex]!;
+      let page: KeapPage;
+      try {
+        page = await next.page;
+      } catch (err) {
+        // A parent deleted in Keap since we listed it (a tag removed meanwhile): skip it, the
+        // next sync of the parent entity records the deletion.
+        if (parent !== null && err instanceof KeapApiError && !(err instanceof KeapAuthError) && err.status === 404) {
+          await ctx.event('warn', `${def.name}: parent ${parent} no longer exists in Keap (404); skipped`, { stage: 'fetch', entity: def.name });
+          next = parentIndex + 1 < parents.length ? request(parentIndex + 1, undefined) : undefined;
+          continue;
         }
-        next = undefined;
-        pages++;
-        const list = page.parseError ? [] : recordsOf(def, page.body);
-        records += list.length;
-        if (opts.dryRun) break;
-        const token = def.collectionKey && !page.parseError ? nextTokenOf(page.body) : undefined;
-        if (token && list.length > 0) {
-          next = fetchPage(endpoint, token);
-          // Awaited on the next turn; until then a failure must not count as unhandled.
-          next.catch(() => {});
-        }
-        await stagePage(sql, def, ctx.runId, page, pages, traversal, parent === null ? null : String(parent));
-        sinceMerge++;
-        if (page.parseError) {
-          complete = false;
-          throw new UnreadablePageError(
-            def.name,
-            `${def.name}: page ${pages} could not be parsed after retries (${page.parseError}); the raw page is kept in keap_staging.${def.name}, the traversal stops here and resumes next run`,
-          );
-        }
-        if (sinceMerge >= config.mergeEveryPages) {
-          await merges.due();
-          sinceMerge = 0;
-        }
-        report();
+        throw err;
       }
+      pages++;
+      const list = page.parseError ? [] : recordsOf(def, page.body);
+      records += list.length;
       if (opts.dryRun) break;
+      const token = def.collectionKey && !page.parseError ? nextTokenOf(page.body) : undefined;
+      if (page.parseError) next = undefined;
+      else if (token && list.length > 0) next = request(parentIndex, token);
+      else next = parentIndex + 1 < parents.length ? request(parentIndex + 1, undefined) : undefined;
+      await stagePage(sql, def, ctx.runId, page, pages, traversal, parent === null ? null : String(parent));
+      sinceMerge++;
+      sinceMergeRecords += list.length;
+      if (page.parseError) {
+        complete = false;
+        throw new UnreadablePageError(
+          def.name,
+          `${def.name}: page ${pages} could not be parsed after retries (${page.parseError}); the raw page is kept in keap_staging.${def.name}, the traversal stops here and resumes next run`,
+        );
+      }
+      if (sinceMergeRecords >= mergeRecords || sinceMerge >= config.mergeEveryPages * 10) {
+        await merges.due();
+        sinceMerge = 0;
+        sinceMergeRecords = 0;
+      }
+      report();
     }
     await merges.settle();
   } catch (err) {

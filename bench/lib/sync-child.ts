@@ -1,0 +1,21 @@
+// One full sync in a process of its own (so its peak RSS is the sync's alone): DATABASE_URL is an
+// already migrated database, KEAP_API_URL the page source. Prints `RESULT <json>`:
+// { status, seconds, records, peak_rss_mb }.
+import { loadConfig } from '../../scripts/lib/config.ts';
+import { connect } from '../../scripts/lib/db.ts';
+import { runSync } from '../../scripts/lib/sync/engine.ts';
+
+const db = await connect({ applicationName: 'keap-sync bench sync', max: 4 });
+try {
+  const config = loadConfig(
+    { KEAP_API_URL: process.env.KEAP_API_URL!, KEAP_API_KEY: 'bench', KEAP_MAX_RPS: '10000', KEAP_QUOTA_RESERVE: '0' },
+    { loadDotEnv: false },
+  );
+  const t0 = performance.now();
+  const r = await runSync({ db, config }, { trigger: 'bench', full: true });
+  const seconds = (performance.now() - t0) / 1000;
+  const records = r.value.entities.reduce((s, e) => s + e.records, 0);
+  console.log(`RESULT ${JSON.stringify({ status: r.status, seconds, records, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) })}`);
+} finally {
+  await db.close();
+}
