@@ -117,29 +117,47 @@ async function stagePage(
 }
 
 /**
- * Merges that run while the next pages are fetched and staged: at most one in flight per entity.
- * `due()` waits for the one in flight (so no more than two batches of pages ever wait) and starts
- * the next; `settle()` waits for the last one. A merge's failure is thrown by the next call.
+ * Merges that run while the next pages are fetched and staged, one at a time per entity: as soon
+ * as one ends, the next starts with every page staged meanwhile, so merging keeps pace with the
+ * network instead of waiting for a batch to fill. `wait(limit)` holds the fetching back while more
+ * than `limit` staged records wait for a merge (the database is the slower side). A merge's failure
+ * is thrown by the next call.
  */
 class BackgroundMerges {
   private inFlight: Promise<void> | undefined;
   private failure: { error: unknown } | undefined;
+  private waiting = 0;
 
   constructor(private readonly run: () => Promise<void>) {}
 
-  async due(): Promise<void> {
-    await this.settle();
+  /** Records were staged: start a merge unless one is running (it is followed by another). */
+  staged(records: number): void {
+    this.waiting += Math.max(records, 1);
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.inFlight || this.failure || this.waiting === 0) return;
+    this.waiting = 0;
     this.inFlight = this.run().then(
-      () => undefined,
+      () => {
+        this.inFlight = undefined;
+        this.kick();
+      },
       (error: unknown) => {
         this.failure ??= { error };
+        this.inFlight = undefined;
       },
     );
   }
 
+  async wait(limit: number): Promise<void> {
+    while (this.waiting >= limit && this.inFlight) await this.inFlight;
+    if (this.failure) throw this.failure.error;
+  }
+
   async settle(): Promise<void> {
-    if (this.inFlight) await this.inFlight;
-    this.inFlight = undefined;
+    while (this.inFlight) await this.inFlight;
     if (this.failure) throw this.failure.error;
   }
 }
@@ -264,7 +282,6 @@ async function syncEntity(ctx: RunContext, client: KeapClient, deps: EngineDeps,
   const pageSize = def.collectionKey ? Math.min(config.pageSize, def.maxPageSize) : undefined;
   let pages = 0;
   let records = 0;
-  let sinceMerge = 0;
   let complete = true;
 
   const report = () => {
@@ -307,10 +324,8 @@ async function syncEntity(ctx: RunContext, client: KeapClient, deps: EngineDeps,
     page.catch(() => {});
     return { parentIndex, page };
   };
-  // Merge every mergeEveryPages full pages' worth of records (small pages, such as one tag's
-  // contacts, would otherwise cost a merge per handful of records), or every 10x that many pages.
-  const mergeRecords = config.mergeEveryPages * (pageSize ?? 1);
-  let sinceMergeRecords = 0;
+  // At most mergeEveryPages full pages' worth of staged records wait for a merge.
+  const backlogRecords = config.mergeEveryPages * (pageSize ?? 1);
 
   try {
     let next: Pending | undefined = parents.length > 0 ? request(0, undefined) : undefined;
@@ -340,8 +355,6 @@ async function syncEntity(ctx: RunContext, client: KeapClient, deps: EngineDeps,
       else if (token && list.length > 0) next = request(parentIndex, token);
       else next = parentIndex + 1 < parents.length ? request(parentIndex + 1, undefined) : undefined;
       await stagePage(sql, def, ctx.runId, page, pages, traversal, parent === null ? null : String(parent));
-      sinceMerge++;
-      sinceMergeRecords += list.length;
       if (page.parseError) {
         complete = false;
         throw new UnreadablePageError(
@@ -349,12 +362,9 @@ async function syncEntity(ctx: RunContext, client: KeapClient, deps: EngineDeps,
           `${def.name}: page ${pages} could not be parsed after retries (${page.parseError}); the raw page is kept in keap_staging.${def.name}, the traversal stops here and resumes next run`,
         );
       }
-      if (sinceMergeRecords >= mergeRecords || sinceMerge >= config.mergeEveryPages * 10) {
-        await merges.due();
-        sinceMerge = 0;
-        sinceMergeRecords = 0;
-      }
+      merges.staged(list.length);
       report();
+      await merges.wait(backlogRecords);
     }
     await merges.settle();
   } catch (err) {
