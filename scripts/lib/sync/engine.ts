@@ -95,8 +95,8 @@ async function stagePage(
   parentKey: string | null,
 ): Promise<void> {
   const table = sql(`keap_staging.${def.name}`);
-  const raw = page.rawText.replace(/\u0000/g, '\\u0000');
-  if (page.body !== undefined && !page.parseError) {
+  const raw = () => page.rawText.replace(/\u0000/g, '\\u0000');
+  if (!page.parseError) {
     try {
       await sql`
         insert into ${table} (run_id, request_id, page_no, parent_key, traversal, payload)
@@ -107,13 +107,13 @@ async function stagePage(
       if ((err as { code?: string }).code !== '22P05') throw err;
       await sql`
         insert into ${table} (run_id, request_id, page_no, parent_key, traversal, raw_body, parse_error)
-        values (${runId}, ${page.requestId}, ${pageNo}, ${parentKey}, ${traversal}, ${raw}, ${'body contains \\u0000, which jsonb cannot store'})`;
+        values (${runId}, ${page.requestId}, ${pageNo}, ${parentKey}, ${traversal}, ${raw()}, ${'body contains \\u0000, which jsonb cannot store'})`;
       return;
     }
   }
   await sql`
     insert into ${table} (run_id, request_id, page_no, parent_key, traversal, raw_body, parse_error)
-    values (${runId}, ${page.requestId}, ${pageNo}, ${parentKey}, ${traversal}, ${raw}, ${page.parseError ?? 'unparseable body'})`;
+    values (${runId}, ${page.requestId}, ${pageNo}, ${parentKey}, ${traversal}, ${raw()}, ${page.parseError ?? 'unparseable body'})`;
 }
 
 /**
@@ -347,12 +347,14 @@ async function syncEntity(ctx: RunContext, client: KeapClient, deps: EngineDeps,
         throw err;
       }
       pages++;
-      const list = page.parseError ? [] : recordsOf(def, page.body);
-      records += list.length;
+      const count = page.parseError ? 0 : recordsOf(def, page.body).length;
+      records += count;
       if (opts.dryRun) break;
       const token = def.collectionKey && !page.parseError ? nextTokenOf(page.body) : undefined;
+      // Only the text goes to PostgreSQL: let the parsed page go now (memory stays one page deep).
+      page.body = undefined;
       if (page.parseError) next = undefined;
-      else if (token && list.length > 0) next = request(parentIndex, token);
+      else if (token && count > 0) next = request(parentIndex, token);
       else next = parentIndex + 1 < parents.length ? request(parentIndex + 1, undefined) : undefined;
       await stagePage(sql, def, ctx.runId, page, pages, traversal, parent === null ? null : String(parent));
       if (page.parseError) {
@@ -362,7 +364,7 @@ async function syncEntity(ctx: RunContext, client: KeapClient, deps: EngineDeps,
           `${def.name}: page ${pages} could not be parsed after retries (${page.parseError}); the raw page is kept in keap_staging.${def.name}, the traversal stops here and resumes next run`,
         );
       }
-      merges.staged(list.length);
+      merges.staged(count);
       report();
       await merges.wait(backlogRecords);
     }
