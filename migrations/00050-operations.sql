@@ -123,3 +123,8 @@ begin
   end loop;
 end
 $$;
+
+-- `npm run connect` stores the pair of an authorization-code exchange in the same row a refresh uses.
+alter table keap_meta.oauth_tokens drop constraint oauth_tokens_source_check;
+alter table keap_meta.oauth_tokens add constraint oauth_tokens_source_check check (source in ('env', 'refresh', 'authorize'));
+comment on column keap_meta.oauth_tokens.source is 'Where the current refresh token came from: env (seeded from KEAP_REFRESH_TOKEN, not yet used), authorize (npm run connect: the authorization-code exchange) or refresh (returned by the token endpoint).';
