@@ -163,6 +163,27 @@ describe('alerts', () => {
   });
 });
 
+describe('OAuth keep-alive', () => {
+  it('refreshes the stored token of a quiet account (rotating its refresh token), and does nothing while the access token is fresh', async () => {
+    const oauthSb = await startSandbox({ contacts: 5, seed: 9, oauth: { clientId: 'ka-app', clientSecret: 'ka-secret', refreshToken: 'ka-rt-0' } });
+    try {
+      const keap = sandboxConfig(oauthSb, { KEAP_API_KEY: '', KEAP_CLIENT_ID: 'ka-app', KEAP_CLIENT_SECRET: 'ka-secret', KEAP_REFRESH_TOKEN: 'ka-rt-0', KEAP_TOKEN_URL: oauthSb.tokenUrl, KEAP_TOKEN_KEY: 'keepalive-test-key-0123456789' });
+      const s = new Scheduler({ db, schedule: loadScheduleConfig({}, 'oauth'), keap, schemaReady: true, log: () => {} });
+      const first = await s.runNow('oauth-keepalive');
+      expect(first).toMatchObject({ status: 'succeeded' });
+      expect(first!.message).toMatch(/OAuth token refreshed/);
+      expect(oauthSb.currentRefreshToken()).not.toBe('ka-rt-0');
+      const [row] = await db.sql`select refresh_count, refreshed_run_id from keap_meta.oauth_tokens where client_id = 'ka-app'`;
+      expect(row).toMatchObject({ refresh_count: 1, refreshed_run_id: first!.runId });
+      const second = await s.runNow('oauth-keepalive');
+      expect(second!.message).toMatch(/still valid/);
+      expect(oauthSb.stats().tokenRefreshes).toBe(1);
+    } finally {
+      await oauthSb.close();
+    }
+  });
+});
+
 describe('retention', () => {
   it('deletes merged staged pages, requests and events older than their ages in batches, keeps newer and unmerged ones and every run row', async () => {
     // Two ended runs (60 and 120 days old) and a fresh one, each with a request, events and pages.
