@@ -2,8 +2,8 @@
 // PostgreSQL (started on demand by every script, left running by `start`/`url`/`psql`, stopped by
 // `stop`), or DATABASE_URL's server, which it only reports on. Replaces `npm run -s db-url`
 // (kept as an alias of `npm run -s db -- url`).
-import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
+import { $, which } from 'zx';
 import { connect, embeddedDataDir, maskUrl } from './lib/db.ts';
 import { embeddedStatus, stopEmbeddedServer } from './lib/embedded-pg.ts';
 import { EXIT, describeError, exitCodeFor } from './lib/errors.ts';
@@ -89,13 +89,14 @@ async function main(): Promise<number> {
       return EXIT.OK;
     }
     case 'psql': {
-      const url = await keepRunningUrl();
-      const res = spawnSync('psql', [url, ...rest], { stdio: 'inherit' });
-      if (res.error) {
+      const psql = await which('psql', { nothrow: true });
+      if (!psql) {
         console.error('psql is not installed (Debian/Ubuntu: apt-get install postgresql-client). The connection string is: npm run -s db -- url');
         return EXIT.CONFIG;
       }
-      return res.status ?? EXIT.OK;
+      const url = await keepRunningUrl();
+      const res = await $({ stdio: 'inherit', nothrow: true, verbose: false })`${psql} ${url} ${rest}`;
+      return res.exitCode ?? EXIT.OK;
     }
     default:
       console.error(`unknown command '${command}'\n\n${HELP}`);
