@@ -1,7 +1,9 @@
 // `npm run connect` end to end against the sandbox's OAuth flow (authorize page, redirect with a
 // code, token endpoint), as a user would: the test plays the browser. Then the sync works with the
 // stored pair alone; `--check` reports account and quota for an API key and exit 4 for a bad one.
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../scripts/lib/db.ts';
 import { freePort } from '../../scripts/lib/embedded-pg.ts';
 import { startSandbox, type Sandbox } from '../../scripts/lib/sandbox/index.ts';
 import { runSync } from '../../scripts/lib/sync/engine.ts';
@@ -104,6 +106,33 @@ describe('npm run connect', () => {
     expect((await again.exit).code).toBe(4);
     expect(again.output()).toMatch(/authorization code was not accepted .*invalid_grant.*run npm run connect again/);
     expect(again.output()).not.toContain(new URL(landedAt).searchParams.get('code')!);
+  });
+
+  it('with an https redirect it asks for the address to be pasted, and takes it from the terminal', async () => {
+    const redirect = 'https://example.invalid/after-consent';
+    const proc = spawn(process.execPath, ['--import', 'tsx', 'scripts/connect.ts'], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, ...oauthEnv({ KEAP_REDIRECT_URI: redirect }) },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => proc.on('exit', (c) => r(c)));
+    const deadline = Date.now() + 30_000;
+    while (!/paste that whole address/.test(out)) {
+      if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`no paste prompt: ${out}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const url = /Open this address in a browser.*\n\n\s+(\S+)/.exec(out)![1]!;
+    const page = await fetch(url);
+    const html = await page.text();
+    const form = new URLSearchParams({ decision: 'allow' });
+    for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) form.set(m[1]!, m[2]!.replace(/&#(\d+);/g, (_, c: string) => String.fromCharCode(Number(c))));
+    const consent = await fetch(sb.authorizeUrl, { method: 'POST', body: form, redirect: 'manual' });
+    proc.stdin!.write(`${consent.headers.get('location')}\n`);
+    expect(await exited, out).toBe(0);
+    expect(out).toMatch(/connected: the token pair of client id my-app/);
   });
 
   it('when the user denies access, it says so and exits 4', async () => {
