@@ -353,8 +353,8 @@ export async function ensureEmbeddedServer(opts: EmbeddedServerOptions): Promise
         'Point KEAP_EMBEDDED_PG_SHARED_DIR at a folder every parent of which others can traverse, or set DATABASE_URL to a server of your own.',
     );
   }
-  if (loc.relocatedBecause) mkdirTraversable(path.dirname(dataDir));
-  else fs.mkdirSync(path.dirname(dataDir), { recursive: true });
+  // Folders we create are made traversable whatever the umask (a 077 umask would lock out postgres).
+  mkdirTraversable(path.dirname(dataDir));
   const bins = await binaries(ids, notice);
   return withFileLock(`${dataDir}.lock`, async () => {
     let creds = readCredentials(dataDir);
