@@ -131,7 +131,7 @@ async function main(): Promise<number> {
     console.log(`\nSandbox saw ${s.totalRequests} requests, ${s.throttleViolations} throttle violations, peak concurrency ${s.peakConcurrency}.`);
     console.log(`Done in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
     console.log('\nLook around with psql:');
-    console.log(db.embedded ? '  psql "$(npm run -s db-url)"' : '  psql "$DATABASE_URL"');
+    console.log(db.embedded ? '  psql "$(npm run -s db -- url)"' : '  psql "$DATABASE_URL"');
     console.log("  select * from keap_ops.runs order by run_id desc limit 5;");
     console.log("  select given_name, family_name, email from keap.contacts c join keap.contact_emails e using (contact_id) limit 10;");
     return Math.max(full.exitCode, inc.exitCode, sweep.exitCode);

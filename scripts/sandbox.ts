@@ -111,6 +111,7 @@ async function main(): Promise<void> {
       `Keap sandbox listening (started in ${ms} ms)`,
       `  base URL:   ${sb.url}            (e.g. GET ${sb.url}/rest/v2/contacts)`,
       `  token URL:  ${sb.tokenUrl}`,
+      `  authorize:  ${sb.authorizeUrl}   (KEAP_AUTHORIZE_URL for npm run connect)`,
       `  API keys:   ${(opts.apiKeys ?? ['sandbox-api-key']).join(', ')}   (X-Keap-API-Key or Authorization: Bearer)`,
       `  OAuth:      client_id=sandbox-client client_secret=sandbox-secret refresh_token=${sb.currentRefreshToken()}`,
       `  tenant:     seed ${opts.seed ?? 1}; ${Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(', ')}`,

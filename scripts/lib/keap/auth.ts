@@ -80,8 +80,11 @@ interface StoredRow {
   access_token_iv: Buffer | null;
   access_token_tag: Buffer | null;
   access_expires_at: Date | null;
-  source: 'env' | 'refresh';
+  source: TokenSource;
 }
+
+/** Where the stored refresh token came from: KEAP_REFRESH_TOKEN, a refresh, or `npm run connect`. */
+type TokenSource = 'env' | 'refresh' | 'authorize';
 
 interface Tokens {
   refreshToken: string;
@@ -182,6 +185,27 @@ export class OAuthTokenManager implements KeapAuth {
     return result.accessToken;
   }
 
+  /**
+   * Stores a token pair obtained by the authorization-code flow (`npm run connect`) the way a
+   * refresh stores one — same row, same encryption, under the same lock — replacing whatever was
+   * stored for the client id. From here on the sync refreshes it as usual.
+   */
+  async storeAuthorized(t: { accessToken: string; refreshToken: string; expiresInSeconds?: number; tokenType?: string; scope?: string }, runId: number | null): Promise<void> {
+    const { clientId } = this.o.auth;
+    const tokens: Tokens = {
+      refreshToken: t.refreshToken,
+      accessToken: t.accessToken,
+      ...(t.expiresInSeconds && t.expiresInSeconds > 0 ? { expiresAt: this.clock.now() + t.expiresInSeconds * 1000 } : {}),
+    };
+    this.o.redactor.add(t.refreshToken);
+    this.o.redactor.add(t.accessToken);
+    await this.o.db.sql.begin(async (tx) => {
+      await tx`select pg_advisory_xact_lock(${LOCK_CLASS}::bigint << 32 | (hashtext(${clientId})::bigint & 4294967295))`;
+      await this.writeRow(tx, tokens, 'authorize', false, runId, t.tokenType, t.scope);
+    });
+    this.current = { accessToken: t.accessToken, ...(tokens.expiresAt !== undefined ? { expiresAt: tokens.expiresAt } : {}) };
+  }
+
   private warnPlainOnce(ctx: RunContext): void {
     if (warnedPlain || this.cipher) return;
     warnedPlain = true;
@@ -226,7 +250,7 @@ export class OAuthTokenManager implements KeapAuth {
     };
   }
 
-  private async writeRow(tx: Tx, t: Tokens, source: 'env' | 'refresh', refreshed: boolean, runId: number | null, tokenType?: string, scope?: string): Promise<void> {
+  private async writeRow(tx: Tx, t: Tokens, source: TokenSource, refreshed: boolean, runId: number | null, tokenType?: string, scope?: string): Promise<void> {
     const id = this.o.auth.clientId;
     const seal = (v: string | undefined, column: string): Sealed | { data: Buffer | null; iv: null; tag: null } => {
       if (v === undefined) return { data: null, iv: null, tag: null };
@@ -246,6 +270,8 @@ export class OAuthTokenManager implements KeapAuth {
       access_token_tag: a.tag,
       access_expires_at: t.expiresAt !== undefined ? new Date(t.expiresAt) : null,
       source,
+      token_type: tokenType ?? null,
+      scope: scope ?? null,
     };
     const by = `${os.hostname()}:${process.pid}`;
     await tx`
@@ -265,7 +291,7 @@ export class OAuthTokenManager implements KeapAuth {
   }
 
   /** POST grant_type=refresh_token; retries 5xx/network errors; logs every attempt as /token. */
-  private async callTokenEndpoint(ctx: RunContext, refreshToken: string, source: 'env' | 'refresh'): Promise<Tokens & { tokenType?: string; scope?: string }> {
+  private async callTokenEndpoint(ctx: RunContext, refreshToken: string, source: TokenSource): Promise<Tokens & { tokenType?: string; scope?: string }> {
     const { clientId, clientSecret, tokenUrl } = this.o.auth;
     const basic = Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret.reveal())}`).toString('base64');
     const body = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }).toString();

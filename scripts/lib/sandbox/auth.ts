@@ -3,6 +3,9 @@
 // with the refresh_token grant. Each refresh rotates the refresh token and the previous one is
 // dead from then on (400 invalid_grant), which is the race real integrations trip over.
 // Failures use the Apigee fault envelope the gateway returns before the API is reached.
+// The first token pair comes from the authorization-code flow, as on Keap: a consent page at
+// /app/oauth/authorize redirects to the app's redirect_uri with a single-use code (10 minutes,
+// bound to that redirect_uri), which `POST /token` with grant_type=authorization_code exchanges.
 import { randomBytes } from 'node:crypto';
 
 export interface OAuthConfig {
@@ -36,6 +39,7 @@ export class AuthManager {
   private refreshToken: string;
   private refreshSeq = 0;
   private readonly access = new Map<string, number>();
+  private readonly codes = new Map<string, { redirectUri: string; expiresAt: number }>();
 
   constructor(
     apiKeys: string[],
@@ -70,6 +74,31 @@ export class AuthManager {
     return { kind: 'oauth', bucket: `oauth:${this.oauth.clientId}` };
   }
 
+  get clientId(): string {
+    return this.oauth.clientId;
+  }
+
+  /** Checks an authorize request (GET or the consent form's POST): what is wrong with it, if anything. */
+  checkAuthorize(q: URLSearchParams): string | null {
+    if (q.get('client_id') !== this.oauth.clientId) return `unknown client_id '${q.get('client_id') ?? ''}'`;
+    if (q.get('response_type') !== 'code') return "response_type must be 'code'";
+    const redirect = q.get('redirect_uri');
+    if (!redirect) return 'redirect_uri is required';
+    try {
+      new URL(redirect);
+    } catch {
+      return 'redirect_uri must be an absolute URL';
+    }
+    return null;
+  }
+
+  /** The user approved: a single-use code for the redirect URI, valid 10 minutes. */
+  issueCode(redirectUri: string): string {
+    const code = `sbx-code-${randomBytes(12).toString('hex')}`;
+    this.codes.set(code, { redirectUri, expiresAt: this.nowMs() + 600_000 });
+    return code;
+  }
+
   /** Handles `POST /token` (form-encoded body already parsed). */
   token(authorization: string | undefined, form: URLSearchParams): TokenResult {
     const fail = (status: number, error: string, description: string, invalidGrant = false): TokenResult => ({
@@ -92,11 +121,19 @@ export class AuthManager {
     if (clientId !== this.oauth.clientId || clientSecret !== this.oauth.clientSecret) return fail(401, 'invalid_client', 'Invalid client credentials');
     const grant = form.get('grant_type');
     if (!grant) return fail(400, 'invalid_request', 'Missing grant_type');
-    if (grant === 'authorization_code') return fail(400, 'invalid_grant', 'Invalid authorization code', true);
-    if (grant !== 'refresh_token') return fail(400, 'unsupported_grant_type', `Unsupported grant_type '${grant}'`);
-    const presented = form.get('refresh_token');
-    if (!presented) return fail(400, 'invalid_request', 'Missing refresh_token');
-    if (presented !== this.refreshToken) return fail(400, 'invalid_grant', 'Invalid refresh token', true);
+    if (grant === 'authorization_code') {
+      const code = form.get('code');
+      const issued = code ? this.codes.get(code) : undefined;
+      if (code) this.codes.delete(code); // single use, even when the rest is wrong
+      if (!issued || this.nowMs() >= issued.expiresAt) return fail(400, 'invalid_grant', 'Invalid authorization code', true);
+      if (form.get('redirect_uri') !== issued.redirectUri) return fail(400, 'invalid_grant', 'redirect_uri does not match the authorization request', true);
+    } else if (grant === 'refresh_token') {
+      const presented = form.get('refresh_token');
+      if (!presented) return fail(400, 'invalid_request', 'Missing refresh_token');
+      if (presented !== this.refreshToken) return fail(400, 'invalid_grant', 'Invalid refresh token', true);
+    } else {
+      return fail(400, 'unsupported_grant_type', `Unsupported grant_type '${grant}'`);
+    }
     this.refreshSeq++;
     const accessToken = `sbx-at-${this.refreshSeq}-${randomBytes(12).toString('hex')}`;
     this.refreshToken = `sbx-rt-${this.refreshSeq}-${randomBytes(12).toString('hex')}`;

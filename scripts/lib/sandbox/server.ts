@@ -49,6 +49,8 @@ export interface SandboxStats {
 export interface Sandbox {
   url: string;
   tokenUrl: string;
+  /** The OAuth consent page (Keap: https://accounts.infusionsoft.com/app/oauth/authorize). */
+  authorizeUrl: string;
   store: SandboxStore;
   stats(): SandboxStats;
   resetStats(): void;
@@ -395,6 +397,36 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       return;
     }
 
+    if (p === '/app/oauth/authorize') {
+      // GET shows the consent page; its form POSTs back here; approving redirects with a code.
+      const q = method === 'POST' ? new URLSearchParams(await readBody(req)) : url.searchParams;
+      const problem = auth.checkAuthorize(q);
+      count(`${method} /app/oauth/authorize`, problem ? '400' : method === 'POST' ? '302' : '200');
+      if (problem) {
+        res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end(`Sandbox OAuth: ${problem}\n`);
+        return;
+      }
+      const redirect = new URL(q.get('redirect_uri')!);
+      const state = q.get('state');
+      if (method === 'POST') {
+        if (q.get('decision') === 'allow') redirect.searchParams.set('code', auth.issueCode(q.get('redirect_uri')!));
+        else redirect.searchParams.set('error', 'access_denied');
+        if (state !== null) redirect.searchParams.set('state', state);
+        res.writeHead(302, { location: redirect.toString() }).end();
+        return;
+      }
+      const esc = (v: string) => v.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+      const hidden = ['client_id', 'redirect_uri', 'response_type', 'scope', 'state']
+        .filter((k) => q.get(k) !== null)
+        .map((k) => `<input type="hidden" name="${k}" value="${esc(q.get(k)!)}">`)
+        .join('');
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(
+        `<!doctype html><title>Keap sandbox: authorize</title><h1>Allow ${esc(auth.clientId)} to access the sandbox account ${esc(TENANT_ID)}?</h1>` +
+          `<form method="post">${hidden}<button name="decision" value="allow">Allow</button> <button name="decision" value="deny">Deny</button></form>`,
+      );
+      return;
+    }
+
     const prefix = '/crm/rest/v2';
     if (p !== prefix && !p.startsWith(prefix + '/')) {
       count(`${method} (unknown)`, '404');
@@ -488,6 +520,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   return {
     url: `${base}/crm`,
     tokenUrl: `${base}/token`,
+    authorizeUrl: `${base}/app/oauth/authorize`,
     store,
     stats: () => structuredClone(stats),
     resetStats: () => {
