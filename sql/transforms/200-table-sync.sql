@@ -20,6 +20,34 @@ language sql immutable parallel safe
 as $$ select array['source_synced_at', '_first_seen_at', '_synced_at', '_deleted_at', '_run_id'] $$;
 comment on function analytics_staging.target_etl_columns() is 'Columns a table sync''s target table must have besides the declared ones: source_synced_at, _first_seen_at, _synced_at, _deleted_at, _run_id.';
 
+-- The staging column type for a target column type: its built-in base type, else text.
+create or replace function analytics_staging.staging_type(p_type oid) returns text
+language sql stable
+as $$
+  select case when n.nspname = 'pg_catalog' and b.typtype = 'b' then format_type(b.oid, null) else 'text' end
+    from pg_type t
+    join pg_type b on b.oid = case when t.typtype = 'd' then t.typbasetype else t.oid end
+    join pg_namespace n on n.oid = b.typnamespace
+   where t.oid = p_type
+$$;
+comment on function analytics_staging.staging_type(oid) is 'Staging column type of a table-sync target column: the built-in base type (domains unwrapped, typmod dropped), or text for other types.';
+
+-- Can COPY parse every text value of a source type (named as format_type prints it) as p_staging_type?
+create or replace function analytics_staging.copy_safe(p_source_type text, p_staging_type text) returns boolean
+language sql immutable parallel safe
+as $$
+  select p_staging_type = 'text'
+      or p_source_type = p_staging_type
+      or (p_source_type, p_staging_type) in (
+           ('smallint', 'integer'), ('smallint', 'bigint'), ('smallint', 'numeric'), ('integer', 'bigint'),
+           ('integer', 'numeric'), ('bigint', 'numeric'), ('real', 'double precision'),
+           ('character varying', 'text'), ('character', 'text'), ('name', 'text'), ('text', 'character varying'),
+           ('character', 'character varying'), ('character varying', 'character'),
+           ('timestamp without time zone', 'timestamp with time zone'), ('date', 'timestamp without time zone'),
+           ('date', 'timestamp with time zone'), ('json', 'jsonb'), ('jsonb', 'json'))
+$$;
+comment on function analytics_staging.copy_safe(text, text) is 'True when every value of the source type, in text form, is valid input for the staging type (same type, text, or a widening such as integer -> bigint).';
+
 create or replace function analytics_staging.table_sync(p_sync_name text) returns analytics_staging.table_syncs
 language plpgsql stable
 as $$
@@ -112,10 +140,11 @@ begin
     end if;
     v_targets := v_targets || (v_col ->> 'target');
     v_sources := v_sources || (v_col ->> 'source');
-    -- Staging keeps the source's text form: a COPY can then never fail on a value (a failed COPY
-    -- FROM cannot be told apart from a hung one by the driver); the merge casts, and a value that
-    -- does not cast becomes a row issue instead of a failed run.
-    v_defs := v_defs || format('%I text', v_col ->> 'target');
+    -- Staging has the target's built-in base type (no typmod, no domain), so COPY parses values in C;
+    -- check_source_types lets a run copy only source types whose text form that type always accepts
+    -- (a COPY FROM that fails at its end cannot be told apart from a hung one by the driver). Other
+    -- target types (enums, composites, extensions' types) are staged as text and cast by the merge.
+    v_defs := v_defs || format('%I %s', v_col ->> 'target', analytics_staging.staging_type(v_att.atttypid));
     v_cols := v_cols || jsonb_strip_nulls(jsonb_build_object('source', v_col ->> 'source', 'target', v_col ->> 'target',
                 'type', format_type(to_regtype(v_col ->> 'type'), null),
                 'source_type', format_type(to_regtype(v_col ->> 'source_type'), null), 'comment', v_col ->> 'comment'));
@@ -155,12 +184,12 @@ begin
   -- The staging table follows the declaration: re-created whenever it changes (it holds one run's rows only).
   execute format('drop table if exists analytics_staging.%I', v_staging);
   execute format('create unlogged table analytics_staging.%I (%s%s)', v_staging, array_to_string(v_defs, ', '),
-                 case when p_updated_at_column is not null then ', _source_updated_at text' else '' end);
+                 case when p_updated_at_column is not null then ', _source_updated_at timestamptz' else '' end);
   v_reg := format('analytics_staging.%I', v_staging)::regclass;
   execute format('comment on table %s is %L', v_reg,
                  format('Staging of table sync %s: the source rows copied by the current (or last) run; emptied at the start of each run.', p_sync_name));
   for v_col in select * from jsonb_array_elements(v_cols) loop
-    execute format('comment on column %s.%I is %L', v_reg, v_col ->> 'target', format('Source column %s, as copied (text form; cast to %s by the merge).', quote_ident(v_col ->> 'source'), v_col ->> 'type'));
+    execute format('comment on column %s.%I is %L', v_reg, v_col ->> 'target', format('Source column %s, as copied.', quote_ident(v_col ->> 'source')));
   end loop;
   if p_updated_at_column is not null then
     execute format('comment on column %s._source_updated_at is %L', v_reg, format('Source column %s (update time), for the incremental watermark.', quote_ident(p_updated_at_column)));
@@ -189,7 +218,8 @@ comment on function analytics_staging.declare_table_sync(text, regclass, text[],
 
 -- Empties the staging table, decides the pass (full or incremental) and builds the source SELECT.
 create or replace function analytics_staging.prepare_table_sync(p_run_id bigint, p_sync_name text, p_full boolean default false)
-returns table (staging_table text, staging_columns text, source_select text, is_full boolean, read_at timestamptz, reason text)
+returns table (staging_table text, staging_columns text, source_select text, is_full boolean, read_at timestamptz, reason text,
+               source_key_unique_sql text)
 language plpgsql volatile
 as $$
 declare
@@ -231,6 +261,21 @@ begin
   v_from := case when v_sync.source_table is not null then format('%I.%I', coalesce(v_sync.source_schema, 'public'), v_sync.source_table)
                  else format('(%s) as source_query', v_sync.source_query) end;
   source_select := format('select %s from %s%s', v_list, v_from, v_where);
+  -- Run on the source: is the key enforced unique and not null there? Then the merge can skip its
+  -- duplicate-key check (a full hash aggregate of staging). Unknown for a query source.
+  if v_sync.source_table is not null then
+    select format($q$
+      select count(*) = %2$s and bool_and(a.attnotnull) and exists (
+               select from pg_index i
+                where i.indrelid = %1$L::regclass and i.indisunique and i.indpred is null and i.indexprs is null
+                  and (select bool_and(a2.attname = any (%3$L::text[])) from unnest(i.indkey) k(attnum)
+                         join pg_attribute a2 on a2.attrelid = i.indrelid and a2.attnum = k.attnum)) as key_unique
+        from pg_attribute a where a.attrelid = %1$L::regclass and a.attname = any (%3$L::text[]) and not a.attisdropped$q$,
+      format('%I.%I', coalesce(v_sync.source_schema, 'public'), v_sync.source_table), cardinality(v_sync.key_columns),
+      array_agg(c ->> 'source'))
+      into source_key_unique_sql
+      from jsonb_array_elements(v_sync.columns) c where (c ->> 'target') = any (v_sync.key_columns);
+  end if;
   staging_table := v_sync.staging_table::text;
   read_at := clock_timestamp();
   return next;
@@ -252,8 +297,10 @@ begin
   select source_types into v_seen from analytics_staging.table_sync_state where sync_name = p_sync_name;
   for v_c in
     select c ->> 'source' as source, c ->> 'target' as target, c ->> 'source_type' as declared,
-           p_types ->> (c ->> 'source') as now_type, v_seen ->> (c ->> 'source') as was_type
+           p_types ->> (c ->> 'source') as now_type, v_seen ->> (c ->> 'source') as was_type,
+           format_type(a.atttypid, null) as staging_type
       from jsonb_array_elements(v_sync.columns) c
+      join pg_attribute a on a.attrelid = v_sync.staging_table and a.attname = c ->> 'target' and not a.attisdropped
   loop
     if v_c.now_type is null then
       raise exception 'table sync %: source column % is missing from the source', p_sync_name, quote_ident(v_c.source)
@@ -268,6 +315,12 @@ begin
       raise exception 'table sync %: source column % changed type from % to %', p_sync_name, quote_ident(v_c.source), v_c.was_type, v_c.now_type
         using errcode = 'KT001', detail = format('Target column %s.%I. Nothing was copied.', v_sync.target_table, v_c.target),
               hint = format('If the change is intended and the target type still fits, run: select analytics_staging.accept_source_types(%L);', p_sync_name);
+    end if;
+    if not analytics_staging.copy_safe(v_c.now_type, v_c.staging_type) then
+      raise exception 'table sync %: source column % is %, which does not fit target column %.% (%)', p_sync_name, quote_ident(v_c.source),
+        v_c.now_type, v_sync.target_table, quote_ident(v_c.target), v_c.staging_type
+        using errcode = 'KT001', detail = 'Nothing was copied.',
+              hint = 'Change the target column''s type (and the declaration) to one that holds the source''s values, or cast in a source query.';
     end if;
   end loop;
 end
@@ -390,7 +443,8 @@ create or replace function analytics_staging.merge_table_sync(
   p_sync_name    text,
   p_is_full      boolean,
   p_read_at      timestamptz,
-  p_source_types jsonb default '{}'
+  p_source_types jsonb default '{}',
+  p_source_key_unique boolean default false
 ) returns table (staged_count bigint, inserted_count bigint, updated_count bigint, unchanged_count bigint,
                  deleted_count bigint, rejected_count bigint)
 language plpgsql volatile
@@ -418,6 +472,7 @@ declare
   v_skipped  bigint := 0;
   v_nulled   bigint := 0;
   v_attempt  integer;
+  v_check_keys boolean;
   v_snap     keap_meta.table_snapshot;
   v_wm       timestamptz;
 begin
@@ -442,18 +497,28 @@ begin
                     else format('row(%s)::text', (select string_agg(format('s.%I', k), ', ') from unnest(v_sync.key_columns) k)) end;
 
   execute format('select count(*) from %s', v_stg) into staged_count;
+  -- Duplicate and null keys are impossible when the source enforces the key and its values reach
+  -- staging unchanged (same type): then the check (a hash aggregate of all staged rows) is skipped.
+  v_check_keys := not coalesce(p_source_key_unique, false) or exists (
+    select from jsonb_array_elements(v_sync.columns) c
+      join pg_attribute a on a.attrelid = v_stg and a.attname = c ->> 'target'
+     where (c ->> 'target') = any (v_sync.key_columns)
+       and (p_source_types ->> (c ->> 'source')) is distinct from format_type(a.atttypid, null));
 
   for v_attempt in 1 .. 2 loop
     begin
       inserted_count := 0; updated_count := 0; deleted_count := 0; v_dup_rows := 0;
 
       -- Null and duplicate keys: one issue per key, the extra rows skipped (the first row copied is kept).
+      v_bad := 0;
+      if v_check_keys then
       execute format('select count(*), coalesce(sum(n) filter (where not is_null), 0) - count(*) filter (where not is_null)
                                         + coalesce(sum(n) filter (where is_null), 0)
                         from (select count(*) as n, bool_or(%s) as is_null from %s s group by %s
                               having count(*) > 1 or bool_or(%s)) b',
                      v_keynull, v_stg, v_keys_x, v_keynull)
         into v_bad, v_dup_rows;
+      end if;
       if v_bad > 0 then
         execute format($q$
           insert into keap_meta.row_issues (run_id, entity, record_key, field, raw_value, problem)
@@ -516,7 +581,7 @@ begin
   unchanged_count := staged_count - v_skipped - v_dup_rows - inserted_count - updated_count;
 
   if v_sync.updated_at_column is not null then
-    execute format('select max(_source_updated_at::timestamptz) from %s', v_stg) into v_wm;
+    execute format('select max(_source_updated_at) from %s', v_stg) into v_wm;
   end if;
   update analytics_staging.table_sync_state s
      set watermark = greatest(s.watermark, v_wm),
@@ -535,5 +600,5 @@ begin
   return next;
 end
 $$;
-comment on function analytics_staging.merge_table_sync(bigint, text, boolean, timestamptz, jsonb) is
+comment on function analytics_staging.merge_table_sync(bigint, text, boolean, timestamptz, jsonb, boolean) is
   'Merges a table sync''s staged rows into its target in one set-based statement: inserts new keys, updates changed rows, leaves unchanged rows untouched, soft-deletes keys gone from the source (full passes only); null, duplicate and uncastable keys and uncastable values become row issues. Records merge_log, snapshot, source count and state in the caller''s transaction.';

@@ -120,6 +120,12 @@ export async function runTableSync(
       const typeName = new Map(typeRows.map((r) => [Number(r.oid), String(r.name)]));
       const sourceTypes = Object.fromEntries(described.columns.map((c) => [c.name, typeName.get(c.type) ?? String(c.type)]));
       await db.sql`select analytics_staging.check_source_types(${sync}, ${db.sql.json(sourceTypes)})`;
+      // Whether the source enforces the key (SQL built the catalogue query): lets the merge skip its duplicate check.
+      let keyUnique = false;
+      if (plan!.source_key_unique_sql) {
+        const [k] = await src.unsafe(String(plan!.source_key_unique_sql));
+        keyUnique = k?.key_unique === true;
+      }
       ctx.throwIfCancelled();
 
       const t0 = performance.now();
@@ -143,7 +149,7 @@ export async function runTableSync(
       const t1 = performance.now();
       const [m] = await db.sql.begin((tx) => tx`
         select * from analytics_staging.merge_table_sync(${ctx.runId}, ${sync}, ${isFull}, ${plan!.read_at as Date},
-                                                         ${tx.json(sourceTypes)})`);
+                                                         ${tx.json(sourceTypes)}, ${keyUnique})`);
       const mergeMs = performance.now() - t1;
       const summary: TableSyncSummary = {
         sync,
