@@ -405,10 +405,14 @@ declare
 begin
   p_rows_skipped := 0;
   p_values_nulled := 0;
-  v_keytext := case when cardinality(v_sync.key_columns) = 1 then format('s.%I', v_sync.key_columns[1])
+  v_keytext := case when cardinality(v_sync.key_columns) = 1 then format('s.%I::text', v_sync.key_columns[1])
                     else format('row(%s)::text', (select string_agg(format('s.%I', k), ', ') from unnest(v_sync.key_columns) k)) end;
   -- Keys first: a row whose key is unusable is skipped whole.
-  for v_c in select * from analytics_staging.table_sync_columns(p_sync_name) order by is_key desc, col_no loop
+  -- Only columns staged as text can hold a value their type rejects.
+  for v_c in select c.* from analytics_staging.table_sync_columns(p_sync_name) c
+               join pg_attribute a on a.attrelid = v_sync.staging_table and a.attname = c.target and a.atttypid = 'text'::regtype
+              where c.cast_type <> 'text'
+              order by c.is_key desc, c.col_no loop
     execute format($q$
       with bad as (
         select s.ctid as c, s.%1$I as v, %2$s as record_key from %3$s s
@@ -493,7 +497,7 @@ begin
          coalesce(string_agg(format('%1$I = s.%1$I, ', target), '' order by col_no) filter (where not is_key), '')
     into v_cols, v_keys_x, v_join, v_keynull, v_changed, v_select, v_set
     from analytics_staging.table_sync_columns(p_sync_name);
-  v_keytext := case when cardinality(v_sync.key_columns) = 1 then format('s.%I', v_k1)
+  v_keytext := case when cardinality(v_sync.key_columns) = 1 then format('s.%I::text', v_k1)
                     else format('row(%s)::text', (select string_agg(format('s.%I', k), ', ') from unnest(v_sync.key_columns) k)) end;
 
   execute format('select count(*) from %s', v_stg) into staged_count;
