@@ -20,6 +20,19 @@ language sql immutable parallel safe
 as $$ select array['source_synced_at', '_first_seen_at', '_synced_at', '_deleted_at', '_run_id'] $$;
 comment on function analytics_staging.target_etl_columns() is 'Columns a table sync''s target table must have besides the declared ones: source_synced_at, _first_seen_at, _synced_at, _deleted_at, _run_id.';
 
+-- A declared type name as a type, or null when it names none (or is not a type name at all).
+create or replace function analytics_staging.type_or_null(p_name text) returns regtype
+language plpgsql stable
+as $$
+begin
+  return to_regtype(p_name);
+exception
+  when syntax_error or invalid_name or invalid_parameter_value then
+    return null;
+end
+$$;
+comment on function analytics_staging.type_or_null(text) is 'to_regtype that also answers null for text that is not a type name (e.g. with a semicolon), for validating declarations.';
+
 -- The staging column type for a target column type: its built-in base type, else text.
 create or replace function analytics_staging.staging_type(p_type oid) returns text
 language sql stable
@@ -123,10 +136,10 @@ begin
     if (v_col ->> 'target') = any (analytics_staging.target_etl_columns()) then
       raise exception 'table sync %: % is an ETL column of the target and cannot be a declared column', p_sync_name, v_col ->> 'target' using errcode = 'KT002';
     end if;
-    if to_regtype(v_col ->> 'type') is null then
+    if analytics_staging.type_or_null(v_col ->> 'type') is null then
       raise exception 'table sync %: unknown type % for column %', p_sync_name, quote_literal(v_col ->> 'type'), quote_ident(v_col ->> 'target') using errcode = 'KT002';
     end if;
-    if v_col ? 'source_type' and to_regtype(v_col ->> 'source_type') is null then
+    if v_col ? 'source_type' and analytics_staging.type_or_null(v_col ->> 'source_type') is null then
       raise exception 'table sync %: unknown source_type % for column %', p_sync_name, quote_literal(v_col ->> 'source_type'), quote_ident(v_col ->> 'source') using errcode = 'KT002';
     end if;
     select a.atttypid, format_type(a.atttypid, a.atttypmod) as typ into v_att
@@ -134,7 +147,7 @@ begin
     if not found then
       raise exception 'table sync %: target table % has no column %', p_sync_name, p_target_table, quote_ident(v_col ->> 'target') using errcode = 'KT002';
     end if;
-    if v_att.atttypid <> to_regtype(v_col ->> 'type') then
+    if v_att.atttypid <> analytics_staging.type_or_null(v_col ->> 'type') then
       raise exception 'table sync %: column %.% is %, the declaration says %', p_sync_name, p_target_table, quote_ident(v_col ->> 'target'),
         v_att.typ, v_col ->> 'type' using errcode = 'KT002';
     end if;
@@ -146,8 +159,8 @@ begin
     -- target types (enums, composites, extensions' types) are staged as text and cast by the merge.
     v_defs := v_defs || format('%I %s', v_col ->> 'target', analytics_staging.staging_type(v_att.atttypid));
     v_cols := v_cols || jsonb_strip_nulls(jsonb_build_object('source', v_col ->> 'source', 'target', v_col ->> 'target',
-                'type', format_type(to_regtype(v_col ->> 'type'), null),
-                'source_type', format_type(to_regtype(v_col ->> 'source_type'), null), 'comment', v_col ->> 'comment'));
+                'type', format_type(analytics_staging.type_or_null(v_col ->> 'type'), null),
+                'source_type', format_type(analytics_staging.type_or_null(v_col ->> 'source_type'), null), 'comment', v_col ->> 'comment'));
   end loop;
 
   select string_agg(quote_ident(c), ', ') into v_missing from unnest(analytics_staging.target_etl_columns()) c

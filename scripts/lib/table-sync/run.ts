@@ -99,6 +99,10 @@ export async function runTableSync(
   return withRun(db, sync, { trigger: opts.trigger ?? 'manual', ...(opts.full ? { notes: '--full' } : {}), ...(opts.handleSignals !== undefined ? { handleSignals: opts.handleSignals } : {}) }, async (ctx) => {
     ctx.setEntity(sync);
     const src = sourceClient(deps.sourceUrl, sync);
+    // Cancelled: drop the source connection at once, so a query waiting on the source (a lock, a
+    // slow scan) ends now instead of after the grace period.
+    const onAbort = () => void src.end({ timeout: 0 }).catch(() => {});
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
     try {
       try {
         await src`select 1`;
@@ -168,6 +172,7 @@ export async function runTableSync(
       await ctx.event('info', 'merged', { stage: 'merge', data: summary });
       return summary;
     } finally {
+      ctx.signal.removeEventListener('abort', onAbort);
       await src.end({ timeout: 5 }).catch(() => {});
     }
   });
