@@ -529,12 +529,12 @@ begin
       -- Null and duplicate keys: one issue per key, the extra rows skipped (the first row copied is kept).
       v_bad := 0;
       if v_check_keys then
-      execute format('select count(*), coalesce(sum(n) filter (where not is_null), 0) - count(*) filter (where not is_null)
-                                        + coalesce(sum(n) filter (where is_null), 0)
-                        from (select count(*) as n, bool_or(%s) as is_null from %s s group by %s
-                              having count(*) > 1 or bool_or(%s)) b',
-                     v_keynull, v_stg, v_keys_x, v_keynull)
-        into v_bad, v_dup_rows;
+        execute format('select count(*), coalesce(sum(n) filter (where not is_null), 0) - count(*) filter (where not is_null)
+                                          + coalesce(sum(n) filter (where is_null), 0)
+                          from (select count(*) as n, bool_or(%s) as is_null from %s s group by %s
+                                having count(*) > 1 or bool_or(%s)) b',
+                       v_keynull, v_stg, v_keys_x, v_keynull)
+          into v_bad, v_dup_rows;
       end if;
       if v_bad > 0 then
         execute format($q$
