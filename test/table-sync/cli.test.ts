@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../scripts/lib/db.ts';
+import { tableSyncExitCode } from '../../scripts/lib/table-sync/cli.ts';
 import { loadTableSyncConfig } from '../../scripts/lib/table-sync/config.ts';
 import { spawnTs } from '../helpers/child.ts';
 import { createTestDatabase, type TestDb } from '../helpers/db.ts';
@@ -86,6 +87,24 @@ describe('npm run sync -- --pipeline athletes', () => {
     expect([u.hostname, u.port, u.pathname, u.username, decodeURIComponent(u.password), u.searchParams.get('sslmode')]).toEqual(['db.local', '6543', '/app', 'reader', 'p@ss/word', 'require']);
     expect(String(ok.sourceUrl)).toBe('[redacted]');
     expect(new URL(ok.warehouseUrl!.reveal()).host).toBe('wh:5432');
+  });
+
+  it('maps an unexpected error to 4 and keeps the shared codes for the rest', () => {
+    expect(tableSyncExitCode(new TypeError('boom'))).toBe(4);
+    expect(tableSyncExitCode(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))).toBe(2);
+    expect(tableSyncExitCode(Object.assign(new Error('x'), { code: 'KR001' }))).toBe(5);
+    expect(tableSyncExitCode(Object.assign(new Error('x'), { code: '42703' }))).toBe(3);
+  });
+
+  it('runs on a cron schedule in one process and stops cleanly on SIGINT', async () => {
+    const child = run({ DATABASE_URL: db.url, APP_DATABASE_URL: src.url }, ['--schedule', '*/2 * * * * *']);
+    await child.waitFor(/scheduled: syncing athletes/);
+    await child.waitFor(/run \d+ succeeded: athletes/, 30_000);
+    child.proc.kill('SIGINT');
+    const { code } = await child.exit;
+    expect(code, child.output()).toBe(0);
+    const [r] = await db.sql`select count(*)::int as n from keap_meta.etl_run_log where pipeline = 'athletes' and trigger = 'schedule' and status = 'succeeded'`;
+    expect(r!.n).toBeGreaterThan(0);
   });
 
   it('exits 1 for an unknown pipeline, listing the declared ones', async () => {

@@ -6,10 +6,13 @@
 import { parseArgs } from 'node:util';
 import cron from 'node-cron';
 import { connect, type Db } from '../db.ts';
-import { EXIT, SQLSTATE, describeError, isConnectionError, isPostgresError, sqlstateOf } from '../errors.ts';
+import { EXIT, describeError, exitCodeFor, isConnectionError, sqlstateOf } from '../errors.ts';
 import { migrate } from '../migrate.ts';
 import { loadTableSyncConfig, type TableSyncConfig } from './config.ts';
 import { UnknownPipelineError, declaredTableSyncs, formatSummary, runTableSync } from './run.ts';
+
+/** Exit code of an unexpected error (the old athlete tool's 4; Keap's 4 means an API failure). */
+const UNEXPECTED = 4;
 
 export const TABLE_SYNC_HELP = `Usage: npm run sync -- --pipeline <name> [options]
 
@@ -38,14 +41,11 @@ Configuration (environment or .env): APP_DATABASE_URL, or APP_HOST, APP_PORT, AP
 APP_PASSWORD, APP_SSLMODE for the app database; DATABASE_URL, or WH_HOST, WH_PORT, WH_DB, WH_USER,
 WH_PASSWORD, WH_SSLMODE for the warehouse. See README.md.`;
 
-/** The documented exit code of a table-sync failure. */
+/** The documented exit code of a table-sync failure: as every script's, except that an error that is
+ *  neither ours, nor the database's, nor a lost connection is 4 ("unexpected", the old tool's code). */
 export function tableSyncExitCode(err: unknown): number {
-  const explicit = (err as { exitCode?: unknown })?.exitCode;
-  if (typeof explicit === 'number') return explicit;
-  if (sqlstateOf(err) === SQLSTATE.RUN_IN_PROGRESS) return EXIT.RUN_IN_PROGRESS;
-  if (isConnectionError(err)) return EXIT.DB_CONNECTION;
-  if (isPostgresError(err)) return EXIT.SQL;
-  return 4; // unexpected error (the old tool's code)
+  const known = typeof (err as { exitCode?: unknown })?.exitCode === 'number' || sqlstateOf(err) !== undefined || isConnectionError(err);
+  return known ? exitCodeFor(err) : UNEXPECTED;
 }
 
 function parse(argv: string[]) {

@@ -6,12 +6,9 @@
 //   warehouse: DATABASE_URL, or the old tool's WH_HOST / WH_PORT / WH_DB / WH_USER / WH_PASSWORD /
 //              WH_SSLMODE; neither = the project's embedded server, as for the Keap pipeline.
 // Connection strings carry passwords: they are wrapped in Secret and never printed unmasked.
-import fs from 'node:fs';
-import path from 'node:path';
-import { parseEnv } from 'node:util';
 import cron from 'node-cron';
-import { ConfigError, Secret } from '../config.ts';
-import { PROJECT_ROOT, maskUrl } from '../db.ts';
+import { ConfigError, Secret, applyDotEnv, type LoadConfigOptions } from '../config.ts';
+import { maskUrl } from '../db.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -29,22 +26,9 @@ export interface TableSyncConfig {
 
 const SSLMODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
 
-export interface LoadTableSyncConfigOptions {
-  loadDotEnv?: boolean;
-  envFile?: string;
-}
-
 /** Reads and validates the table-sync configuration; throws ConfigError (exit 1) listing every problem. */
-export function loadTableSyncConfig(env: Env = process.env, opts: LoadTableSyncConfigOptions = {}): TableSyncConfig {
-  const envFile = opts.envFile ?? path.join(PROJECT_ROOT, '.env');
-  if ((opts.loadDotEnv ?? env === process.env) && fs.existsSync(envFile)) {
-    try {
-      if (env === process.env) process.loadEnvFile(envFile);
-      else for (const [k, v] of Object.entries(parseEnv(fs.readFileSync(envFile, 'utf8')))) if (env[k] === undefined && v !== undefined) env[k] = v;
-    } catch (err) {
-      throw new ConfigError([`could not read ${envFile}: ${(err as Error).message}`]);
-    }
-  }
+export function loadTableSyncConfig(env: Env = process.env, opts: LoadConfigOptions = {}): TableSyncConfig {
+  applyDotEnv(env, opts);
   const problems: string[] = [];
   const get = (name: string): string | undefined => {
     const v = env[name];
