@@ -563,7 +563,8 @@ begin
               %8$s
         ), ins as (
           insert into %5$s (%9$s, source_synced_at, _first_seen_at, _synced_at, _deleted_at, _run_id)
-          select %9$s, $1, $2, $2, null, $3 from d where _action = 'i'
+          -- In key order: the primary key's btree fills page by page instead of at random.
+          select %9$s, $1, $2, $2, null, $3 from d where _action = 'i' order by %12$s
           returning 1
         ), upd as (
           update %5$s t set %10$s source_synced_at = $1, _synced_at = $2, _deleted_at = null, _run_id = $3
@@ -580,7 +581,8 @@ begin
         case when p_is_full then format('or (s.%I is null and t._deleted_at is null)', v_k1) else '' end,
         v_cols, v_set,
         -- d's key columns are already cast: join on them directly
-        (select string_agg(format('t.%1$I = s.%1$I', k), ' and ') from unnest(v_sync.key_columns) k))
+        (select string_agg(format('t.%1$I = s.%1$I', k), ' and ') from unnest(v_sync.key_columns) k),
+        (select string_agg(format('%I', k), ', ') from unnest(v_sync.key_columns) k))
         into inserted_count, updated_count, deleted_count
         using p_read_at, now(), p_run_id, v_state.last_full_read_at;
       exit;
