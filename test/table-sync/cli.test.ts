@@ -89,6 +89,13 @@ describe('npm run sync -- --pipeline athletes', () => {
     expect(new URL(ok.warehouseUrl!.reveal()).host).toBe('wh:5432');
   });
 
+  it('exits 1 for an option table syncs do not take', async () => {
+    const child = run({ DATABASE_URL: db.url, APP_DATABASE_URL: src.url }, ['--entity', 'contacts']);
+    const { code } = await child.exit;
+    expect(code).toBe(1);
+    expect(child.output()).toMatch(/Unknown option '--entity'/);
+  });
+
   it('maps an unexpected error to 4 and keeps the shared codes for the rest', () => {
     expect(tableSyncExitCode(new TypeError('boom'))).toBe(4);
     expect(tableSyncExitCode(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))).toBe(2);

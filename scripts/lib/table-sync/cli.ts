@@ -49,17 +49,24 @@ export function tableSyncExitCode(err: unknown): number {
 }
 
 function parse(argv: string[]) {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      pipeline: { type: 'string' },
-      full: { type: 'boolean' },
-      schedule: { type: 'string' },
-      'no-migrate': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        pipeline: { type: 'string' },
+        full: { type: 'boolean' },
+        schedule: { type: 'string' },
+        'no-migrate': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    });
+  } catch (err) {
+    // A usage mistake is a configuration error (exit 1), not an unexpected one.
+    throw Object.assign(new Error(`${(err as Error).message} (table syncs take --pipeline, --full, --schedule, --no-migrate, --help)`), { exitCode: EXIT.CONFIG });
+  }
+  const { values } = parsed;
   return { pipeline: values.pipeline ?? '', full: !!values.full, schedule: values.schedule, migrate: !values['no-migrate'], help: !!values.help };
 }
 
