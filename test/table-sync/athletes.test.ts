@@ -168,6 +168,18 @@ describe('athletes table sync', () => {
     expect(['First', 'Second', 'Third']).toContain(kept!.full_name);
   });
 
+  it('copies in binary when the types match exactly, and in text when the source type only fits (varchar into text)', async () => {
+    await createUserTable(src.sql);
+    await seed(SAMPLE);
+    expect((await sync()).value.copyFormat).toBe('binary');
+    await db.sql`truncate analytics.athlete_dim_rows`;
+    await db.sql`update analytics_staging.table_sync_state set source_types = '{}', last_full_read_at = null where sync_name = 'athletes'`;
+    await src.sql`alter table public."User" alter column name type varchar(400000)`;
+    const res = await sync();
+    expect(res.value).toMatchObject({ copyFormat: 'text', inserted: SAMPLE.length });
+    expect(await warehouse()).toEqual(await source());
+  });
+
   it('a source column that changed type stops the run with a SQL error naming the column (exit 3), copying nothing', async () => {
     await createUserTable(src.sql);
     await seed(SAMPLE.slice(0, 2));

@@ -3,7 +3,8 @@
 //   prepare (SQL decides full/incremental and builds the quoted source SELECT) → check the source's
 //   column types (SQL decides) → COPY (select …) TO STDOUT on the source, streamed into COPY staging
 //   FROM STDIN on the warehouse with backpressure (bounded memory, rows re-chunked into ~256 KB
-//   CopyData messages) → one SQL merge in a transaction.
+//   CopyData messages; binary when the types match exactly, as SQL decides) → one SQL merge in a
+//   transaction.
 // TS maps, casts and decides nothing: every rule is in sql/transforms/200-table-sync.sql.
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -33,6 +34,8 @@ export interface TableSyncSummary {
   deleted: number;
   rejected: number;
   bytes: number;
+  /** COPY format used: binary when every column's type matched exactly, else text. */
+  copyFormat: 'binary' | 'text';
   copyMs: number;
   mergeMs: number;
 }
@@ -124,6 +127,8 @@ export async function runTableSync(
       const typeName = new Map(typeRows.map((r) => [Number(r.oid), String(r.name)]));
       const sourceTypes = Object.fromEntries(described.columns.map((c) => [c.name, typeName.get(c.type) ?? String(c.type)]));
       await db.sql`select analytics_staging.check_source_types(${sync}, ${db.sql.json(sourceTypes)})`;
+      const [fmt] = await db.sql`select analytics_staging.copy_format(${sync}, ${db.sql.json(sourceTypes)}) as format`;
+      const format = fmt!.format === 'binary' ? 'binary' : 'text';
       // Whether the source enforces the key (SQL built the catalogue query): lets the merge skip its duplicate check.
       let keyUnique = false;
       if (plan!.source_key_unique_sql) {
@@ -134,12 +139,17 @@ export async function runTableSync(
 
       const t0 = performance.now();
       ctx.progress({ stage: 'copy', sync });
-      const reader = await src.unsafe(`copy (${String(plan!.source_select)}) to stdout`).readable();
-      const writer = await db.sql.unsafe(`copy ${String(plan!.staging_table)} (${String(plan!.staging_columns)}) from stdin`).writable();
       const rechunk = new Rechunk();
       const tick = setInterval(() => ctx.progress({ stage: 'copy', sync, bytes: rechunk.bytes }), 1000);
       try {
-        await pipeline(reader, rechunk, writer, { signal: ctx.signal });
+        // Emptied and loaded in one transaction, so COPY can write the rows frozen: the merge's scan
+        // of staging then never stops to check and set each row's commit status.
+        await db.sql.begin(async (tx) => {
+          await tx.unsafe(`truncate ${String(plan!.staging_table)}`);
+          const reader = await src.unsafe(`copy (${String(plan!.source_select)}) to stdout with (format ${format})`).readable();
+          const writer = await tx.unsafe(`copy ${String(plan!.staging_table)} (${String(plan!.staging_columns)}) from stdin with (format ${format}, freeze)`).writable();
+          await pipeline(reader, rechunk, writer, { signal: ctx.signal });
+        });
       } catch (err) {
         ctx.throwIfCancelled();
         throw err;
@@ -155,6 +165,13 @@ export async function runTableSync(
         select * from analytics_staging.merge_table_sync(${ctx.runId}, ${sync}, ${isFull}, ${plan!.read_at as Date},
                                                          ${tx.json(sourceTypes)}, ${keyUnique})`);
       const mergeMs = performance.now() - t1;
+      if (m!.vacuum_table) {
+        // SQL asked for it (a large share of the target was written). Without the right to vacuum
+        // (the writer role), PostgreSQL only warns and autovacuum does it later.
+        ctx.progress({ stage: 'vacuum', sync });
+        await db.sql.unsafe(`vacuum (analyze) ${String(m!.vacuum_table)}`);
+        await ctx.event('info', `vacuumed ${String(m!.vacuum_table)} after writing a large share of it`, { stage: 'merge' });
+      }
       const summary: TableSyncSummary = {
         sync,
         isFull,
@@ -166,6 +183,7 @@ export async function runTableSync(
         deleted: Number(m!.deleted_count),
         rejected: Number(m!.rejected_count),
         bytes: rechunk.bytes,
+        copyFormat: format,
         copyMs,
         mergeMs,
       };
@@ -181,7 +199,7 @@ export async function runTableSync(
 export function formatSummary(s: TableSyncSummary, runId: number, status: string): string {
   return (
     `run ${runId} ${status}: ${s.sync} ${s.isFull ? 'full pass' : 'incremental'}; ${s.staged} rows read ` +
-    `(${(s.bytes / 1e6).toFixed(1)} MB in ${(s.copyMs / 1000).toFixed(1)} s), merged in ${(s.mergeMs / 1000).toFixed(1)} s: ` +
+    `(${(s.bytes / 1e6).toFixed(1)} MB ${s.copyFormat} in ${(s.copyMs / 1000).toFixed(1)} s), merged in ${(s.mergeMs / 1000).toFixed(1)} s: ` +
     `${s.inserted} inserted, ${s.updated} updated, ${s.unchanged} unchanged, ${s.deleted} deleted, ${s.rejected} rejected`
   );
 }
