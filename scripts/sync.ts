@@ -10,6 +10,7 @@ import { migrate } from './lib/migrate.ts';
 import { runSync, type SyncOptions } from './lib/sync/engine.ts';
 import { printSummary, progressPrinter } from './lib/sync/report.ts';
 import { entityNames, selectEntities } from './lib/sync/entities.ts';
+import { requestedPipeline, tableSyncExitCode, tableSyncMain } from './lib/table-sync/cli.ts';
 
 const HELP = `Usage: npm run sync -- [options]
 
@@ -18,6 +19,8 @@ from its saved watermark minus an overlap window; the first run, --full, a resum
 run and the periodic sweep (KEAP_FULL_SWEEP_HOURS) read everything and mark deletions.
 
 Options:
+  --pipeline <name>  keap (default), or a declared table sync such as athletes
+                     (npm run sync -- --pipeline athletes --help)
   --entity a,b       only these entities (${entityNames().join(', ')})
   --full             full traversal of every entity, with delete detection
   --since <ISO>      incremental from this instant instead of the saved watermark
@@ -43,6 +46,7 @@ function parse(argv: string[]) {
   const { values } = parseArgs({
     args: argv,
     options: {
+      pipeline: { type: 'string' },
       entity: { type: 'string' },
       full: { type: 'boolean' },
       since: { type: 'string' },
@@ -139,10 +143,13 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
+// --pipeline other than keap: a Postgres -> Postgres table sync, with its own options and exit codes.
+const pipeline = requestedPipeline(process.argv.slice(2));
+const tableSync = pipeline !== undefined && pipeline !== 'keap';
+(tableSync ? tableSyncMain(process.argv.slice(2)) : main()).then(
   (code) => process.exit(code),
   (err: unknown) => {
     console.error(`sync failed: ${describeError(err)}`);
-    process.exit(exitCodeFor(err));
+    process.exit(tableSync ? tableSyncExitCode(err) : exitCodeFor(err));
   },
 );

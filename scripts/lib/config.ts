@@ -123,8 +123,11 @@ export interface LoadConfigOptions {
 
 type Env = Record<string, string | undefined>;
 
-/** Reads and validates the configuration; throws ConfigError (exit code 1) listing every problem. */
-export function loadConfig(env: Env = process.env, opts: LoadConfigOptions = {}): Config {
+/**
+ * Loads the project's `.env` (or opts.envFile) into `env` when asked (default: only when `env` is
+ * `process.env`); variables already set always win. Shared by every pipeline's configuration.
+ */
+export function applyDotEnv(env: Env, opts: LoadConfigOptions = {}): void {
   const envFile = opts.envFile ?? path.join(PROJECT_ROOT, '.env');
   if ((opts.loadDotEnv ?? env === process.env) && fs.existsSync(envFile)) {
     if (env === process.env) {
@@ -139,6 +142,11 @@ export function loadConfig(env: Env = process.env, opts: LoadConfigOptions = {})
       }
     }
   }
+}
+
+/** Reads and validates the configuration; throws ConfigError (exit code 1) listing every problem. */
+export function loadConfig(env: Env = process.env, opts: LoadConfigOptions = {}): Config {
+  applyDotEnv(env, opts);
 
   const problems: string[] = [];
   const get = (name: string): string | undefined => {
