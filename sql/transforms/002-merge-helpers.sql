@@ -128,7 +128,7 @@ comment on function keap_meta.try_boolean(text) is 'true/false (JSON boolean or 
 
 create or replace function keap_meta.try_text(p_value text, p_max_chars integer) returns text
 language sql immutable parallel safe
-as $$ select case when length(p_value) <= p_max_chars then p_value end $$;
+as $$ select case when octet_length(p_value) <= p_max_chars or length(p_value) <= p_max_chars then p_value end $$;
 comment on function keap_meta.try_text(text, integer) is 'The text when it has at most p_max_chars characters, else null (the caller records a row issue).';
 
 create or replace function keap_meta.try_integer(p_value text) returns integer
@@ -283,7 +283,7 @@ comment on function keap_meta.issue_mark() is 'Highest keap_meta.row_issues id s
 create or replace function keap_meta.oversize_problem(p_raw text, p_max_chars integer) returns text
 language sql stable parallel safe
 as $$
-  select case when length(p_raw) > p_max_chars
+  select case when octet_length(p_raw) > p_max_chars and length(p_raw) > p_max_chars
               then format('longer than %s characters (%s); stored as null, kept in _raw', p_max_chars, length(p_raw)) end
 $$;
 comment on function keap_meta.oversize_problem(text, integer) is 'Row-issue text when a raw value is longer than p_max_chars (so it was stored as null), else null.';
@@ -648,25 +648,31 @@ begin
       into v_pages using p_pages, p_run_id, p_entity, p_parent_column;
   end if;
 
-  -- fast: one pass over each parsed page's collection; an unchanged record keeps no copy
+  -- fast: one pass over each parsed page's collection; an unchanged record keeps no copy. The page
+  -- is read from TOAST once (l.list); every other reference to s.payload would read all of it again.
   execute format($q$
     insert into pg_temp.merge_recs
     select s.page_id, s.traversal, keap_meta.try_bigint(s.parent_key), e.ordinal, v.id,
            case when u.unchanged then u.marker_at else keap_meta.try_timestamptz(v.raw_marker) end,
            case when u.unchanged then null else e.rec end
       from %s s
-      cross join lateral jsonb_array_elements(s.payload -> $2) with ordinality e(rec, ordinal)
+      cross join lateral (select s.payload -> $2 as list offset 0) l
+      cross join lateral jsonb_array_elements(case when jsonb_typeof(l.list) = 'array' then l.list end) with ordinality e(rec, ordinal)
       cross join lateral (select keap_meta.try_bigint(e.rec ->> 'id') as id, e.rec #>> $3 as raw_marker offset 0) v
       left join lateral (%s) u on true
-     where s.page_id = any ($1) and jsonb_typeof(s.payload -> $2) = 'array'$q$,
+     where s.page_id = any ($1) and s.payload is not null$q$,
     v_table, coalesce(p_live, 'select null::boolean as unchanged, null::timestamptz as marker_at'))
     using v_pages, p_collection, coalesce(p_marker_path, '{}');
-  get diagnostics v_rows = row_count;
 
-  -- slow: everything else, through page_records (page and NUL problems recorded there)
+  -- slow: everything else, through page_records (page and NUL problems recorded there): bodies kept
+  -- as text, and pages that gave no record and whose collection is not an array (only those, and
+  -- empty pages, are read again)
   execute format($q$
     select array(select s.page_id from %s s
-                  where s.page_id = any ($1) and (s.payload is null or jsonb_typeof(s.payload -> $2) is distinct from 'array'))$q$, v_table)
+                  where s.page_id = any ($1)
+                    and (s.payload is null
+                         or (not exists (select from pg_temp.merge_recs r where r.page_id = s.page_id)
+                             and jsonb_typeof(s.payload -> $2) is distinct from 'array')))$q$, v_table)
     into v_slow using v_pages, p_collection;
   if cardinality(v_slow) > 0 then
     insert into pg_temp.merge_recs
