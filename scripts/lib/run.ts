@@ -174,6 +174,7 @@ export async function withRun<T>(
 
   const progressMs = Math.max(0, opts.progressIntervalMs ?? Number(process.env.KEAP_PROGRESS_INTERVAL_MS ?? 1000));
   let lastProgressBeat = 0;
+  let lastProgressEntity: unknown;
   const heartbeat = async (): Promise<void> => {
     await guarded('heartbeat', () => track`select keap_meta.heartbeat(${runId}, ${latestProgress ? track.json(latestProgress as never) : null})`).catch(failTracking);
   };
@@ -205,10 +206,12 @@ export async function withRun<T>(
     heartbeat,
     progress: (p) => {
       latestProgress = p;
-      // Published live (keap_run_events, kind progress) at most every progressMs, not every page.
+      // Published live (keap_run_events, kind progress) at most every progressMs, not every page,
+      // and at once when the work moves to another entity.
       const now = Date.now();
-      if (now - lastProgressBeat >= progressMs) {
+      if (now - lastProgressBeat >= progressMs || p.entity !== lastProgressEntity) {
         lastProgressBeat = now;
+        lastProgressEntity = p.entity;
         heartbeat().catch(() => {});
       }
     },
