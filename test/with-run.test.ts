@@ -93,7 +93,9 @@ describe('withRun', () => {
     expect((err as Error).message).toMatch(/run-tracking database connection was lost|run tracking failed/);
     const row = await runRow(runId);
     expect(row.status).toBe('failed');
-    expect(row.error_message).toMatch(/run tracking failed/);
+    // Which one the run records depends on whether the driver noticed the closed socket before
+    // the next tracking write failed: both say the run lost its tracking.
+    expect(row.error_message).toMatch(/run-tracking database connection was lost|run tracking failed/);
   });
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -164,7 +164,10 @@ function buildTimeline(
       },
     });
   }
-  for (const r of requests) items.push({ t: r.t, order: 0, req: r });
+  // requested_at has millisecond precision (the client's clock when it sent the request), events
+  // microseconds: sort a request at the end of its millisecond, so the plan logged just before it
+  // stays first.
+  for (const r of requests) items.push({ t: r.t + 0.000999, order: 0, req: r });
   // Stable: by time, events in their own order.
   items.sort((a, b) => a.t - b.t || a.order - b.order);
 
