@@ -261,7 +261,7 @@ export async function loadTrace(sql: Sql, runId: number): Promise<Trace | null> 
       from keap_meta.merge_log where run_id = ${runId} order by merge_id`;
   const requests = await sql`
     select request_id, round(extract(epoch from requested_at - ${t0})::numeric, 3) as t, entity,
-           regexp_replace(endpoint, '/[0-9]+(?=/|$)', '/{id}', 'g') as endpoint, http_status, attempt, record_count,
+           keap_meta.endpoint_pattern(endpoint) as endpoint, http_status, attempt, record_count,
            retry_after_seconds, error
       from keap_meta.etl_request_log where run_id = ${runId} order by request_id`;
   const timeline = buildTimeline(
@@ -287,7 +287,7 @@ export async function loadTrace(sql: Sql, runId: number): Promise<Trace | null> 
   }));
 
   const byEndpoint = await sql`
-    select regexp_replace(endpoint, '/[0-9]+(?=/|$)', '/{id}', 'g') as endpoint, count(*) as calls,
+    select keap_meta.endpoint_pattern(endpoint) as endpoint, count(*) as calls,
            count(*) filter (where http_status between 200 and 299) as ok,
            count(*) filter (where attempt > 1) as retries,
            count(*) filter (where http_status = 429) as throttled_429,

@@ -10,7 +10,7 @@
 drop view if exists keap_ops.request_stats;
 create view keap_ops.request_stats as
 select
-  regexp_replace(q.endpoint, '/[0-9]+(?=/|$)', '/{id}', 'g') as endpoint,
+  keap_meta.endpoint_pattern(q.endpoint) as endpoint,
   q.method,
   count(*) as calls,
   count(*) filter (where q.http_status between 200 and 299) as ok_calls,
