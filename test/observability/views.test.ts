@@ -76,6 +76,26 @@ describe('catalogue of keap_ops', () => {
     }
   });
 
+  it('keap_reader and pg_monitor read every row of every view once there is data', async () => {
+    const views = await keapOpsViews(db.sql);
+    const conn = await db.sql.reserve();
+    try {
+      for (const role of ['keap_reader', 'pg_monitor']) {
+        await conn.unsafe(`set role ${role}`);
+        for (const v of views) {
+          // Every column of every row (json_agg evaluates them all, functions included).
+          const [owner] = await db.sql.unsafe(`select count(*)::int as n, json_agg(x) is not null as read from ${v} x`);
+          const [asRole] = await conn.unsafe(`select count(*)::int as n, json_agg(x) is not null as read from ${v} x`);
+          expect(asRole, `${role} on ${v}`).toEqual(owner);
+        }
+        await conn`reset role`;
+      }
+    } finally {
+      await conn`reset role`;
+      conn.release();
+    }
+  });
+
   it('no view scans staging or the whole request log (plans with sequential scans disabled)', async () => {
     const conn = await db.sql.reserve();
     try {
