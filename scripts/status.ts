@@ -1,7 +1,7 @@
 // `npm run status [-- --watch]` — running runs with a progress bar, the last runs and entity
 // freshness. --watch follows the keap_run_events LISTEN/NOTIFY channel and redraws on every event
-// until Ctrl-C (the views are re-read only when a run starts or ends, and every 30 s for runs whose
-// process died silently); on a non-TTY it prints one plain line per event instead.
+// until Ctrl-C (the views are re-read only when a run starts or ends or an entity finishes, and
+// every 30 s for runs whose process died silently); on a non-TTY it prints one plain line per event.
 import { parseArgs } from 'node:util';
 import { connect } from './lib/db.ts';
 import { EXIT, describeError, exitCodeFor } from './lib/errors.ts';
@@ -38,18 +38,26 @@ async function main(): Promise<number> {
     let state: StatusState = await loadStatus(db.sql);
     let dirty = true;
     let reloading = false;
-    const reload = async () => {
-      if (reloading) return;
+    let again = false;
+    const reload = async (): Promise<void> => {
+      // One reload at a time; a request meanwhile (the run ended during it) reloads once more after.
+      if (reloading) {
+        again = true;
+        return;
+      }
       reloading = true;
       try {
-        const fresh = await loadStatus(db.sql);
-        // Keep the live progress of runs the views also list as running (the channel is newer).
-        for (const [id, run] of fresh.running) {
-          const live = state.running.get(id);
-          if (live) fresh.running.set(id, { ...run, progress: live.progress, last_message: live.last_message });
-        }
-        state = fresh;
-        dirty = true;
+        do {
+          again = false;
+          const fresh = await loadStatus(db.sql);
+          // Keep the live progress of runs the views also list as running (the channel is newer).
+          for (const [id, run] of fresh.running) {
+            const live = state.running.get(id);
+            if (live) fresh.running.set(id, { ...run, progress: live.progress, last_message: live.last_message });
+          }
+          state = fresh;
+          dirty = true;
+        } while (again);
       } finally {
         reloading = false;
       }

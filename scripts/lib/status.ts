@@ -107,8 +107,8 @@ export async function loadStatus(sql: Sql): Promise<StatusState> {
 }
 
 /**
- * Fold one channel payload into the state. Returns true when the run list ended or began, so the
- * caller reloads the views (last runs, freshness) once, instead of polling.
+ * Fold one channel payload into the state. Returns true when a run began or ended or an entity
+ * finished, so the caller reloads the views (last runs, freshness) once, instead of polling.
  */
 export function applyPayload(state: StatusState, p: RunEventPayload): boolean {
   if (p.kind === 'run_done' || p.kind === 'run_failed') {
@@ -132,7 +132,8 @@ export function applyPayload(state: StatusState, p: RunEventPayload): boolean {
     run.progress = { ...run.progress, entity: p.entity, pages: Number(p.data?.pages ?? run.progress.pages ?? 0), records: Number(p.data?.records ?? run.progress.records ?? 0) };
   }
   if (p.message && p.kind !== 'progress') run.last_message = p.message;
-  return p.kind === 'run_started';
+  // A run starting changes the run list, an entity finishing its freshness.
+  return p.kind === 'run_started' || p.kind === 'entity_done';
 }
 
 const n = (x: number | undefined | null) => (x == null ? '?' : Math.round(x).toLocaleString('en-US'));
@@ -147,7 +148,8 @@ function duration(seconds: number | null): string {
 
 /** A bar for the running entity: records / expected records when a full traversal knows them. */
 export function progressBar(p: Progress, width = 24): string {
-  if (p.expected_records && p.expected_records > 0 && p.records != null) {
+  // Keap's count at the last full traversal is the 100 %; past it (the account grew) the total is unknown.
+  if (p.expected_records && p.expected_records > 0 && p.records != null && p.records <= p.expected_records) {
     const f = Math.max(0, Math.min(1, p.records / p.expected_records));
     const filled = Math.round(f * width);
     return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(f * 100).toFixed(0).padStart(3)}%`;
@@ -161,7 +163,7 @@ export function progressLine(run: RunningRun, entities: string[]): string {
   const p = run.progress;
   const idx = p.entity ? entities.indexOf(p.entity) : -1;
   const where = p.entity ? `${p.entity}${idx >= 0 ? ` (${idx + 1}/${entities.length})` : ''}` : 'starting';
-  const records = p.expected_records ? `${n(p.records)}/${n(p.expected_records)}` : n(p.records ?? 0);
+  const records = p.expected_records && (p.records ?? 0) <= p.expected_records ? `${n(p.records)}/${n(p.expected_records)}` : n(p.records ?? 0);
   return (
     `run ${run.run_id} ${run.pipeline} ${where} ${p.traversal ?? ''} ${progressBar(p)} ` +
     `pages ${n(p.pages ?? 0)} records ${records} ${p.records_per_second != null ? `${n(p.records_per_second)} rec/s` : ''} ` +

@@ -83,7 +83,7 @@ comment on column keap_ops.run_entities.started_at is 'When the entity''s traver
 comment on column keap_ops.run_entities.ended_at is 'When it finished (final event), else its last merge; null if neither happened.';
 comment on column keap_ops.run_entities.duration_seconds is 'Seconds from started_at to the end (to now while the run is running).';
 comment on column keap_ops.run_entities.pages is 'Pages fetched (from the final event; from the request log when the entity did not finish).';
-comment on column keap_ops.run_entities.fetched is 'Records received from Keap.';
+comment on column keap_ops.run_entities.fetched is 'Records received from Keap, as the engine counted them (the unpaged contact_model snapshot counts as 1: the model object).';
 comment on column keap_ops.run_entities.inserted is 'Rows inserted by the entity''s merges in this run.';
 comment on column keap_ops.run_entities.updated is 'Rows updated.';
 comment on column keap_ops.run_entities.unchanged is 'Records received identical to the warehouse (not written).';
