@@ -172,7 +172,8 @@ export async function withRun<T>(
     throw te;
   };
 
-  const progressMs = Math.max(0, opts.progressIntervalMs ?? Number(process.env.KEAP_PROGRESS_INTERVAL_MS ?? 1000));
+  const envProgressMs = Number(process.env.KEAP_PROGRESS_INTERVAL_MS ?? 1000);
+  const progressMs = Math.max(0, opts.progressIntervalMs ?? (Number.isFinite(envProgressMs) ? envProgressMs : 1000));
   let lastProgressBeat = 0;
   let lastProgressEntity: unknown;
   const heartbeat = async (): Promise<void> => {
