@@ -186,9 +186,11 @@ export function renderStatus(state: StatusState, now = new Date()): string {
   lines.push('', 'Last runs:');
   if (state.lastRuns.length === 0) lines.push('  none yet');
   for (const r of state.lastRuns) {
+    // A running run's row ages between reloads (the views are not re-read every second).
+    const secs = r.status === 'running' ? (now.getTime() - r.started_at.getTime()) / 1000 : r.duration_seconds;
     lines.push(
       `  ${String(r.run_id).padStart(6)}  ${r.pipeline.padEnd(8)} ${r.status.padEnd(10)} ${r.started_at.toISOString()}  ` +
-        `${r.duration_seconds.toFixed(1).padStart(7)} s ${String(r.request_count).padStart(6)} req ${String(r.record_count).padStart(8)} rec` +
+        `${secs.toFixed(1).padStart(7)} s ${String(r.request_count).padStart(6)} req ${String(r.record_count).padStart(8)} rec` +
         (r.error_message ? `  ${r.error_message.slice(0, 80)}` : ''),
     );
   }
