@@ -17,13 +17,18 @@ ten runs and how current each entity is (keap_ops.entity_freshness).
   --help    this text
 
 Database: DATABASE_URL, or the embedded PostgreSQL in .data/pg when unset.
-Exit codes: 0 ok (also after Ctrl-C in --watch), 2 database connection, 3 SQL error.`;
+Exit codes: 0 ok (also after Ctrl-C in --watch), 1 bad arguments, 2 database connection, 3 SQL error.`;
 
 /** Re-read the views this often while watching, to notice runs whose process died without an event. */
 const RELOAD_MS = 30_000;
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { watch: { type: 'boolean', short: 'w' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+  let values: { watch?: boolean; help?: boolean };
+  try {
+    ({ values } = parseArgs({ options: { watch: { type: 'boolean', short: 'w' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
+  } catch (err) {
+    throw Object.assign(new Error(`${(err as Error).message}\n\n${HELP}`), { exitCode: EXIT.CONFIG });
+  }
   if (values.help) {
     console.log(HELP);
     return EXIT.OK;

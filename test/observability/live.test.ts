@@ -113,6 +113,12 @@ describe('the keap_run_events channel', () => {
     }
   });
 
+  it('npm run status with an unknown option exits 1 and shows the usage', async () => {
+    const child = spawnTs('scripts/status.ts', ['--follow'], { DATABASE_URL: db.url });
+    expect((await child.exit).code).toBe(1);
+    expect(child.output()).toMatch(/Unknown option '--follow'[\s\S]*Usage: npm run status/);
+  });
+
   it('npm run status prints running runs, the last runs and freshness once', async () => {
     const child = spawnTs('scripts/status.ts', [], { DATABASE_URL: db.url });
     const { code } = await child.exit;

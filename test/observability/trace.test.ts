@@ -130,5 +130,8 @@ describe('npm run trace', () => {
     const { code, out } = await trace(['yesterday']);
     expect(code).toBe(1);
     expect(out).toContain("'yesterday' is not a run id");
+    const unknown = await trace(['latest', '--verbose']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.out).toContain("Unknown option '--verbose'");
   });
 });
