@@ -324,7 +324,7 @@ comment on function keap_meta.heartbeat(bigint, jsonb) is
 -- Keap listed at the entity's last count (a progress bar's 100 %). Values the caller sent win.
 -- Cost: three index lookups (events by run, requests by run, source_counts by entity).
 create or replace function keap_meta.enrich_progress(p_run_id bigint, p_progress jsonb) returns jsonb
-language sql stable
+language sql volatile -- clock_timestamp(): the rate is as of the call, not of the transaction start
 as $$
   with e as (
     select ev.at from keap_meta.etl_run_events ev
