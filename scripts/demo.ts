@@ -133,7 +133,11 @@ async function main(): Promise<number> {
     console.log('\nLook around with psql:');
     console.log(db.embedded ? '  psql "$(npm run -s db -- url)"' : '  psql "$DATABASE_URL"');
     console.log("  select * from keap_ops.runs order by run_id desc limit 5;");
+    console.log("  select entity, fresh_as_of, lag_seconds from keap_ops.entity_freshness;");
     console.log("  select given_name, family_name, email from keap.contacts c join keap.contact_emails e using (contact_id) limit 10;");
+    console.log("A run's trace, and live status (run it in another terminal during a sync):");
+    console.log('  npm run trace -- latest');
+    console.log('  npm run status -- --watch');
     return Math.max(full.exitCode, inc.exitCode, sweep.exitCode);
   } finally {
     await db.close();

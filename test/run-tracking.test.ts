@@ -48,7 +48,8 @@ describe('run lifecycle', () => {
         'retry-after', 'x-keap-product-quota-available', 'x-keap-product-throttle-available', 'x-keap-tenant-throttle-available']);
       const [run] = await db.sql`select * from keap_meta.etl_run_log where run_id = ${run_id}`;
       expect(run).toMatchObject({ status: 'succeeded', request_count: 1, record_count: 1000, host: 'host1', pid: 42 });
-      expect(run.progress).toEqual({ entity: 'contacts', pages: 1 });
+      // The progress as reported, completed in SQL with the quota figures of the run's last request.
+      expect(run.progress).toEqual({ entity: 'contacts', pages: 1, quota_available: 149000, throttle_available: 1499 });
       expect(run.ended_at).not.toBeNull();
       const events = await db.sql`select stage, message from keap_meta.etl_run_events where run_id = ${run_id} order by event_id`;
       expect(events.map((e) => e.stage)).toEqual(['start', 'end']);

@@ -106,6 +106,8 @@ export interface Config {
   schedule?: string;
   /** KEAP_HEARTBEAT_SECONDS: how often a running run records its heartbeat (default 15). */
   heartbeatSeconds: number;
+  /** KEAP_PROGRESS_INTERVAL_MS: progress is stored and published on keap_run_events at most this often (default 1000). */
+  progressIntervalMs: number;
 }
 
 export const DEFAULT_API_URL = 'https://api.infusionsoft.com/crm';
@@ -240,6 +242,7 @@ export function loadConfig(env: Env = process.env, opts: LoadConfigOptions = {})
   const mergeEveryPages = num('KEAP_MERGE_EVERY_PAGES', 10, 1, 1_000_000);
   const fullSweepHours = num('KEAP_FULL_SWEEP_HOURS', 168, 0, 100_000, false);
   const heartbeatSeconds = num('KEAP_HEARTBEAT_SECONDS', 15, 1, 3600);
+  const progressIntervalMs = num('KEAP_PROGRESS_INTERVAL_MS', 1000, 0, 3_600_000);
   const schedule = get('KEAP_SCHEDULE');
   if (schedule !== undefined && !cron.validate(schedule)) {
     problems.push(`KEAP_SCHEDULE must be a cron expression such as '*/15 * * * *', or empty to run once (got '${schedule}')`);
@@ -264,6 +267,7 @@ export function loadConfig(env: Env = process.env, opts: LoadConfigOptions = {})
     fullSweepHours,
     ...(schedule !== undefined ? { schedule } : {}),
     heartbeatSeconds,
+    progressIntervalMs,
   };
 }
 
@@ -287,5 +291,6 @@ export function describeConfig(c: Config): Record<string, unknown> {
     fullSweepHours: c.fullSweepHours,
     schedule: c.schedule ?? null,
     heartbeatSeconds: c.heartbeatSeconds,
+    progressIntervalMs: c.progressIntervalMs,
   };
 }

@@ -45,7 +45,7 @@ export interface RunContext {
   logRequest(entry: RequestLogEntry): Promise<number>;
   event(level: EventLevel, message: string, opts?: { stage?: string; entity?: string; data?: unknown }): Promise<void>;
   heartbeat(): Promise<void>;
-  /** Latest progress, stored with the next heartbeat (and shown in keap_ops views). */
+  /** Latest progress: stored and published on keap_run_events at most every progressIntervalMs (and with every heartbeat). */
   progress(p: Record<string, unknown>): void;
   /** The entity being worked on, recorded as error_entity if the run fails. */
   setEntity(entity: string | undefined): void;
@@ -62,6 +62,8 @@ export interface RunOptions {
   cancelGraceMs?: number;
   /** Install SIGINT/SIGTERM handlers for the run's life (default true). */
   handleSignals?: boolean;
+  /** Progress is stored and published (heartbeat) at most this often; default KEAP_PROGRESS_INTERVAL_MS or 1000. */
+  progressIntervalMs?: number;
 }
 
 export interface RunResult<T> {
@@ -170,6 +172,10 @@ export async function withRun<T>(
     throw te;
   };
 
+  const envProgressMs = Number(process.env.KEAP_PROGRESS_INTERVAL_MS ?? 1000);
+  const progressMs = Math.max(0, opts.progressIntervalMs ?? (Number.isFinite(envProgressMs) ? envProgressMs : 1000));
+  let lastProgressBeat = 0;
+  let lastProgressEntity: unknown;
   const heartbeat = async (): Promise<void> => {
     await guarded('heartbeat', () => track`select keap_meta.heartbeat(${runId}, ${latestProgress ? track.json(latestProgress as never) : null})`).catch(failTracking);
   };
@@ -201,6 +207,14 @@ export async function withRun<T>(
     heartbeat,
     progress: (p) => {
       latestProgress = p;
+      // Published live (keap_run_events, kind progress) at most every progressMs, not every page,
+      // and at once when the work moves to another entity.
+      const now = Date.now();
+      if (now - lastProgressBeat >= progressMs || p.entity !== lastProgressEntity) {
+        lastProgressBeat = now;
+        lastProgressEntity = p.entity;
+        heartbeat().catch(() => {});
+      }
     },
     setEntity: (e) => {
       entity = e;

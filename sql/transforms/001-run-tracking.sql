@@ -28,6 +28,63 @@ as $$
 $$;
 comment on function keap_meta.run_owner_alive(text) is 'True while the connection that started the pipeline''s running run is alive.';
 
+-- Live events: every run-tracking write below also publishes one JSON payload with pg_notify on
+-- the channel keap_run_events, so any client (`npm run status -- --watch`, psql's LISTEN, a
+-- dashboard) follows runs live without polling. NOTIFY is transactional: the run-tracking writes
+-- are autocommitted on the run's tracking connection, so each payload goes out at once, in order.
+-- One payload shape for every kind, every key always present (null when it does not apply):
+--   {"v": 1, "kind": ..., "run_id": 42, "pipeline": "keap", "status": "running", "at": "<ISO>",
+--    "entity": "contacts", "stage": "fetch", "level": "info", "message": "...", "event_id": 17,
+--    "progress": {...}, "data": {...}}
+-- kind: run_started | entity_started (the plan of an entity) | progress (a heartbeat with the
+-- latest progress: entity, traversal, pages, records, records_per_second, quota_available,
+-- throttle_available, expected_records) | log (any other event) | entity_done (an entity's final
+-- event: data holds its pages, records and counts) | run_done (succeeded or partial) |
+-- run_failed (failed, cancelled or abandoned). Payloads stay under NOTIFY's 8000-byte limit: data
+-- is dropped (event_id still points to it) and the message cut when they would not fit.
+create or replace function keap_meta.notify_run_event(
+  p_kind     text,
+  p_run_id   bigint,
+  p_entity   text default null,
+  p_stage    text default null,
+  p_level    text default null,
+  p_message  text default null,
+  p_event_id bigint default null,
+  p_progress jsonb default null,
+  p_data     jsonb default null
+) returns void
+language plpgsql volatile
+as $$
+declare
+  v_run     keap_meta.etl_run_log;
+  v_payload jsonb;
+begin
+  select * into v_run from keap_meta.etl_run_log where run_id = p_run_id;
+  v_payload := jsonb_build_object(
+    'v', 1, 'kind', p_kind, 'run_id', p_run_id, 'pipeline', v_run.pipeline, 'status', v_run.status,
+    'at', to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+    'entity', p_entity, 'stage', p_stage, 'level', p_level, 'message', left(p_message, 2000),
+    'event_id', p_event_id, 'progress', p_progress, 'data', coalesce(p_data, '{}'::jsonb));
+  if octet_length(v_payload::text) > 7900 then
+    v_payload := v_payload || jsonb_build_object('data', jsonb_build_object('truncated', true), 'message', left(p_message, 500));
+  end if;
+  perform pg_notify('keap_run_events', v_payload::text);
+end
+$$;
+comment on function keap_meta.notify_run_event(text, bigint, text, text, text, text, bigint, jsonb, jsonb) is
+  'Publishes one run event on the LISTEN/NOTIFY channel keap_run_events as JSON {v, kind, run_id, pipeline, status, at, entity, stage, level, message, event_id, progress, data}; kind is run_started, entity_started, progress, log, entity_done, run_done or run_failed. Called by the run-tracking functions; delivered when the caller commits.';
+
+-- Which live-event kind a logged event is: the engine's plan of an entity starts it, its final
+-- event (stage merge, with the records count) ends it; everything else is a log line.
+create or replace function keap_meta.event_kind(p_stage text, p_data jsonb) returns text
+language sql immutable parallel safe
+as $$
+  select case when p_stage = 'plan' then 'entity_started'
+              when p_stage = 'merge' and p_data ? 'records' then 'entity_done'
+              else 'log' end
+$$;
+comment on function keap_meta.event_kind(text, jsonb) is 'Live-event kind of a run event: entity_started (stage plan), entity_done (stage merge with a records count: an entity''s final event) or log.';
+
 create or replace function keap_meta.start_run(
   p_pipeline text,
   p_trigger  text default 'manual',
@@ -79,6 +136,8 @@ begin
     insert into keap_meta.etl_run_events (run_id, level, stage, message, data)
     values (v_running.run_id, 'warn', 'end', 'run abandoned: its process died without ending it',
             jsonb_build_object('detected_by_backend_pid', pg_backend_pid()));
+    perform keap_meta.notify_run_event('run_failed', v_running.run_id, v_running.error_entity, 'end', 'warn',
+                                       'run abandoned: its process died without ending it');
   end if;
 
   insert into keap_meta.etl_run_log (pipeline, trigger, notes, host, pid, backend_pid, backend_start)
@@ -89,6 +148,8 @@ begin
   values (v_run_id, 'start', 'run started',
           jsonb_build_object('pipeline', p_pipeline, 'trigger', p_trigger, 'host', p_host, 'pid', p_pid,
                              'abandoned_run_id', v_running.run_id));
+  perform keap_meta.notify_run_event('run_started', v_run_id, null, 'start', 'info', 'run started',
+                                     p_data => jsonb_build_object('trigger', p_trigger, 'host', p_host, 'pid', p_pid, 'notes', p_notes));
   return v_run_id;
 exception
   when unique_violation then
@@ -210,34 +271,86 @@ language plpgsql volatile
 as $$
 declare
   v_event_id bigint;
+  v_data     jsonb := coalesce(p_data, '{}');
 begin
   -- Events of ended runs are allowed (e.g. "cleanup done"), unknown runs are not.
   if not exists (select from keap_meta.etl_run_log where run_id = p_run_id) then
     raise exception 'run % does not exist', coalesce(p_run_id::text, 'null')
       using errcode = 'KR003', hint = 'Pass the run_id returned by keap_meta.start_run().';
   end if;
+  -- The plan of a full traversal records when that traversal really started: a resumed one (a
+  -- crashed or stopped run's) started with the earlier run. entity_freshness reads it.
+  if p_stage = 'plan' and p_entity is not null and v_data ->> 'traversal' = 'full' then
+    v_data := v_data || jsonb_strip_nulls(jsonb_build_object('sweep_started_at',
+      (select c.full_sweep_started_at from keap_meta.sync_cursors c where c.entity = p_entity)));
+  end if;
   insert into keap_meta.etl_run_events (run_id, level, stage, entity, message, data)
-  values (p_run_id, coalesce(p_level, 'info'), p_stage, p_entity, p_message, coalesce(p_data, '{}'))
+  values (p_run_id, coalesce(p_level, 'info'), p_stage, p_entity, p_message, v_data)
   returning event_id into v_event_id;
+  perform keap_meta.notify_run_event(keap_meta.event_kind(p_stage, v_data), p_run_id, p_entity, p_stage,
+                                     coalesce(p_level, 'info'), p_message, v_event_id, null, v_data);
   return v_event_id;
 end
 $$;
-comment on function keap_meta.log_event(bigint, text, text, text, text, jsonb) is 'Appends an event (level, message, stage, entity, data) to a run''s trace.';
+comment on function keap_meta.log_event(bigint, text, text, text, text, jsonb) is
+  'Appends an event (level, message, stage, entity, data) to a run''s trace and publishes it on the keap_run_events channel (kind entity_started, entity_done or log). A full traversal''s plan event gets sweep_started_at, the start of the traversal it continues.';
 
 create or replace function keap_meta.heartbeat(p_run_id bigint, p_progress jsonb default null) returns timestamptz
 language plpgsql volatile
 as $$
 declare
-  v_at timestamptz := clock_timestamp();
+  v_at       timestamptz := clock_timestamp();
+  v_progress jsonb;
 begin
   perform keap_meta.require_running(p_run_id);
+  if p_progress is not null then
+    v_progress := keap_meta.enrich_progress(p_run_id, p_progress);
+  end if;
   update keap_meta.etl_run_log
-     set heartbeat_at = v_at, progress = coalesce(p_progress, progress)
-   where run_id = p_run_id;
+     set heartbeat_at = v_at, progress = coalesce(v_progress, progress)
+   where run_id = p_run_id
+  returning progress into v_progress;
+  perform keap_meta.notify_run_event('progress', p_run_id, v_progress ->> 'entity', 'fetch', null, null, null,
+                                     v_progress, null);
   return v_at;
 end
 $$;
-comment on function keap_meta.heartbeat(bigint, jsonb) is 'Marks a running run alive (and stores its latest progress). A live run whose heartbeat is stale looks stuck in keap_ops.runs.';
+comment on function keap_meta.heartbeat(bigint, jsonb) is
+  'Marks a running run alive, stores its latest progress (completed by keap_meta.enrich_progress) and publishes it on the keap_run_events channel (kind progress). A live run whose heartbeat is stale looks stuck in keap_ops.runs.';
+
+-- Completes a progress report from what the database already knows, so the orchestrator only
+-- reports entity, traversal, pages and records: the rate since the entity's plan event, the quota
+-- figures of the run's newest request that carried them, and, for a full traversal, the records
+-- Keap listed at the entity's last count (a progress bar's 100 %). Values the caller sent win.
+-- Cost: three index lookups (events by run, requests by run, source_counts by entity).
+create or replace function keap_meta.enrich_progress(p_run_id bigint, p_progress jsonb) returns jsonb
+language sql volatile -- clock_timestamp(): the rate is as of the call, not of the transaction start
+as $$
+  with e as (
+    select ev.at from keap_meta.etl_run_events ev
+     where ev.run_id = p_run_id and ev.entity = p_progress ->> 'entity' and ev.stage = 'plan'
+     order by ev.event_id desc limit 1
+  ), q as (
+    select r.quota_available, r.throttle_available from keap_meta.etl_request_log r
+     where r.run_id = p_run_id and (r.quota_available is not null or r.throttle_available is not null)
+     order by r.request_id desc limit 1
+  ), c as (
+    select sc.source_count from keap_meta.source_counts sc
+     where sc.entity = p_progress ->> 'entity' and sc.source_count is not null
+     order by sc.run_id desc limit 1
+  )
+  select jsonb_strip_nulls(jsonb_build_object(
+           'entity_started_at', (select at from e),
+           'records_per_second',
+             (select round((p_progress ->> 'records')::numeric / greatest(extract(epoch from clock_timestamp() - e.at), 0.001)::numeric, 1)
+                from e where (p_progress ->> 'records') ~ '^\d+$'),
+           'quota_available', (select quota_available from q),
+           'throttle_available', (select throttle_available from q),
+           'expected_records', case when p_progress ->> 'traversal' = 'full' then (select source_count from c) end))
+         || p_progress
+$$;
+comment on function keap_meta.enrich_progress(bigint, jsonb) is
+  'Completes a run''s progress report with entity_started_at, records_per_second, quota_available, throttle_available and (full traversals) expected_records from the last count; keys the caller sent are kept as sent.';
 
 create or replace function keap_meta.end_run(
   p_run_id        bigint,
@@ -249,7 +362,8 @@ create or replace function keap_meta.end_run(
 language plpgsql volatile
 as $$
 declare
-  v_run keap_meta.etl_run_log;
+  v_run      keap_meta.etl_run_log;
+  v_event_id bigint;
 begin
   if p_status is null or p_status not in ('succeeded', 'failed', 'partial', 'cancelled', 'abandoned') then
     raise exception 'invalid end status: %', coalesce(p_status, 'null')
@@ -259,6 +373,9 @@ begin
   if not found then
     raise exception 'run % does not exist', coalesce(p_run_id::text, 'null')
       using errcode = 'KR003', hint = 'Pass the run_id returned by keap_meta.start_run().';
+  end if;
+  if v_run.status = 'running' and v_run.pipeline = 'keap' and p_status in ('succeeded', 'partial') then
+    perform keap_meta.snapshot_warehouse(p_run_id, 'keap');
   end if;
   if v_run.status = 'running' then
     update keap_meta.etl_run_log r
@@ -279,7 +396,19 @@ begin
     insert into keap_meta.etl_run_events (run_id, level, stage, message, data)
     values (p_run_id, case when p_status in ('succeeded', 'partial') then 'info' else 'error' end, 'end',
             'run ' || p_status, jsonb_strip_nulls(jsonb_build_object('sqlstate', p_error_sqlstate,
-              'message', left(p_error_message, 4000), 'entity', p_error_entity)));
+              'message', left(p_error_message, 4000), 'entity', p_error_entity)))
+    returning event_id into v_event_id;
+    perform keap_meta.notify_run_event(
+      case when p_status in ('succeeded', 'partial') then 'run_done' else 'run_failed' end, p_run_id, p_error_entity, 'end',
+      case when p_status in ('succeeded', 'partial') then 'info' else 'error' end,
+      coalesce('run ' || p_status || ': ' || left(p_error_message, 1000), 'run ' || p_status), v_event_id, null,
+      jsonb_strip_nulls(jsonb_build_object(
+        'duration_seconds', round(extract(epoch from v_run.ended_at - v_run.started_at)::numeric, 3),
+        'request_count', v_run.request_count, 'record_count', v_run.record_count,
+        'inserted_count', v_run.inserted_count, 'updated_count', v_run.updated_count,
+        'unchanged_count', v_run.unchanged_count, 'deleted_count', v_run.deleted_count,
+        'rejected_count', v_run.rejected_count, 'error_sqlstate', v_run.error_sqlstate,
+        'error_message', left(v_run.error_message, 1000), 'error_entity', v_run.error_entity)));
   end if;
   -- Idempotent: an ended run is returned as it is. Release the lock if this session owns it.
   if v_run.backend_pid = pg_backend_pid() and exists (
@@ -326,6 +455,8 @@ declare
   v_live    bigint;
   v_min     jsonb;
   v_max     jsonb;
+  v_synced  timestamptz;
+  v_has_syn boolean;
 begin
   perform keap_meta.require_running(p_run_id);
   select array_agg(a.attname::text order by k.ord) into v_cols
@@ -338,23 +469,60 @@ begin
   end if;
   select exists (select from pg_attribute where attrelid = p_table and attname = '_deleted_at' and not attisdropped)
     into v_has_del;
+  select exists (select from pg_attribute where attrelid = p_table and attname = '_synced_at' and not attisdropped)
+    into v_has_syn;
   select string_agg(format('%I', c), ', '), string_agg(format('%I', c), ', ') into v_row, v_order from unnest(v_cols) c;
-  execute format('select count(*), %s from %s',
-                 case when v_has_del then 'count(*) filter (where _deleted_at is null)' else 'count(*)' end, p_table)
-    into v_rows, v_live;
+  execute format('select count(*), %s, %s from %s',
+                 case when v_has_del then 'count(*) filter (where _deleted_at is null)' else 'count(*)' end,
+                 case when v_has_syn then 'max(_synced_at)' else 'null::timestamptz' end, p_table)
+    into v_rows, v_live, v_synced;
   execute format('select jsonb_build_array(%s) from %s order by %s limit 1', v_row, p_table, v_order) into v_min;
   execute format('select jsonb_build_array(%s) from %s order by %s limit 1', v_row, p_table,
                  (select string_agg(format('%I desc', c), ', ') from unnest(v_cols) c)) into v_max;
-  insert into keap_meta.table_snapshot (run_id, table_name, row_count, live_count, key_columns, min_key, max_key)
-  values (p_run_id, p_table::text, v_rows, v_live, v_cols, v_min, v_max)
+  insert into keap_meta.table_snapshot (run_id, table_name, row_count, live_count, key_columns, min_key, max_key, last_synced_at)
+  values (p_run_id, p_table::text, v_rows, v_live, v_cols, v_min, v_max, v_synced)
   on conflict (run_id, table_name) do update
     set row_count = excluded.row_count, live_count = excluded.live_count, key_columns = excluded.key_columns,
-        min_key = excluded.min_key, max_key = excluded.max_key, taken_at = clock_timestamp()
+        min_key = excluded.min_key, max_key = excluded.max_key, last_synced_at = excluded.last_synced_at,
+        taken_at = clock_timestamp()
   returning * into v_snap;
   return v_snap;
 end
 $$;
-comment on function keap_meta.take_table_snapshot(bigint, regclass) is 'Records a table''s row count, live count and min/max primary key (composite keys as JSON arrays) for a run.';
+comment on function keap_meta.take_table_snapshot(bigint, regclass) is 'Records a table''s row count, live count, newest _synced_at and min/max primary key (composite keys as JSON arrays) for a run.';
+
+-- Snapshots every table of a warehouse schema that has a primary key, at the end of a run that
+-- wrote it (end_run calls it for the keap pipeline). Merges are the only writers of these tables,
+-- so between runs the snapshot is the tables' state. Cost: one pass over each table (counts and the
+-- newest _synced_at) and two primary-key index probes. A table that cannot be snapshotted gets a
+-- warning event instead of failing the run's end.
+create or replace function keap_meta.snapshot_warehouse(p_run_id bigint, p_schema text) returns integer
+language plpgsql volatile
+as $$
+declare
+  v_table regclass;
+  v_n     integer := 0;
+begin
+  for v_table in
+    select c.oid::regclass from pg_class c join pg_namespace n on n.oid = c.relnamespace
+     where n.nspname = p_schema and c.relkind in ('r', 'p') and not c.relispartition
+       and exists (select from pg_index i where i.indrelid = c.oid and i.indisprimary)
+     order by c.relname
+  loop
+    begin
+      perform keap_meta.take_table_snapshot(p_run_id, v_table);
+      v_n := v_n + 1;
+    exception when others then
+      insert into keap_meta.etl_run_events (run_id, level, stage, message, data)
+      values (p_run_id, 'warn', 'snapshot', format('table snapshot of %s failed: %s', v_table, sqlerrm),
+              jsonb_build_object('table', v_table::text, 'sqlstate', sqlstate));
+    end;
+  end loop;
+  return v_n;
+end
+$$;
+comment on function keap_meta.snapshot_warehouse(bigint, text) is
+  'Takes keap_meta.take_table_snapshot of every table with a primary key in a schema for a running run (called by end_run for the keap pipeline); returns the tables snapshotted. Failures become warning events.';
 
 -- Deletes tracking rows and staged pages of runs that ended more than p_days ago, p_batch_size rows
 -- per statement and a commit after each batch (call it outside a transaction block), so it never

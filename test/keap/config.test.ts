@@ -41,6 +41,7 @@ describe('loadConfig', () => {
       mergeEveryPages: 10,
       fullSweepHours: 168,
       heartbeatSeconds: 15,
+      progressIntervalMs: 1000,
     });
     expect(c.schedule).toBeUndefined();
     expect(c.databaseUrl).toBeUndefined();
@@ -73,6 +74,7 @@ describe('loadConfig', () => {
       KEAP_FULL_SWEEP_HOURS: '0',
       KEAP_SCHEDULE: '*/15 * * * *',
       KEAP_HEARTBEAT_SECONDS: '5',
+      KEAP_PROGRESS_INTERVAL_MS: '250',
     });
     expect(c).toMatchObject({
       databaseUrl: 'postgres://u:p@localhost:5432/db',
@@ -91,6 +93,7 @@ describe('loadConfig', () => {
       fullSweepHours: 0,
       schedule: '*/15 * * * *',
       heartbeatSeconds: 5,
+      progressIntervalMs: 250,
     });
     expect(c.tokenKey?.reveal()).toBe('a-long-enough-passphrase');
   });
@@ -129,6 +132,7 @@ describe('loadConfig', () => {
       KEAP_PAGE_SIZE: '5000',
       KEAP_REQUEST_TIMEOUT_MS: '1.5',
       KEAP_API_URL: 'ftp://example.com',
+      KEAP_PROGRESS_INTERVAL_MS: 'soon',
       KEAP_SCHEDULE: 'every minute',
     });
     expect(e.problems).toEqual([
@@ -136,6 +140,7 @@ describe('loadConfig', () => {
       "KEAP_REQUEST_TIMEOUT_MS must be a whole number from 100 to 600000 (got '1.5')",
       "KEAP_MAX_RETRIES must be a whole number from 0 to 20 (got 'six')",
       "KEAP_PAGE_SIZE must be a whole number from 1 to 1000 (got '5000')",
+      "KEAP_PROGRESS_INTERVAL_MS must be a whole number from 0 to 3600000 (got 'soon')",
       expect.stringMatching(/^KEAP_SCHEDULE must be a cron expression/),
     ]);
     expect(e.message).toMatch(/^Configuration errors:\n- /);

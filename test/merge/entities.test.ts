@@ -186,7 +186,9 @@ describe('keap_ops views', () => {
     expect(rows.every((r) => r.last_merge_run_id === run.runId)).toBe(true);
     expect(rows.find((r) => r.entity === 'tags')!.deleted_count).toBe(1);
     expect(rows.find((r) => r.entity === 'tagged_contacts')!.deleted_count).toBeNull();
-    expect(Number(rows.find((r) => r.entity === 'contacts')!.lag_seconds)).toBeGreaterThan(0);
+    // Merges called directly, without the engine's traversal events: nothing proves the entity
+    // complete up to any instant, so there is no freshness yet (test/observability covers it).
+    expect(rows.find((r) => r.entity === 'contacts')!.lag_seconds).toBeNull();
   });
 
   it('recent_row_issues shows the issues without their raw values', async () => {

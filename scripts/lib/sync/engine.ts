@@ -202,7 +202,7 @@ export async function runSync(deps: EngineDeps, opts: SyncOptions = {}): Promise
   return withRun(
     db,
     'keap',
-    { trigger: opts.trigger ?? (opts.dryRun ? 'dry_run' : 'manual'), notes: notes || undefined, heartbeatSeconds: config.heartbeatSeconds },
+    { trigger: opts.trigger ?? (opts.dryRun ? 'dry_run' : 'manual'), notes: notes || undefined, heartbeatSeconds: config.heartbeatSeconds, progressIntervalMs: config.progressIntervalMs },
     async (ctx) => {
       const client = opts.client ?? new KeapClient({ config, db });
       const summary: SyncSummary = { entities: [] };
