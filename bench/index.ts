@@ -60,13 +60,14 @@ function runOne(file: string, env: Record<string, string>): Promise<Outcome> {
 
 function fmt(v: number | undefined, unit?: string): string {
   if (v === undefined) return '';
-  return unit === 'MB' ? `${v} MB` : `${v < 1 ? v.toFixed(3) : v.toFixed(2)} s`;
+  if (unit === 's') return `${v < 1 ? v.toFixed(3) : v.toFixed(2)} s`;
+  return `${v} ${unit}`;
 }
 
 function table(rows: BenchRow[]): string {
-  const head = ['bench', 'contacts', 'figure', 'value', 'baseline', 'baseline value', 'ratio', 'goal', 'result'];
+  const head = ['bench', 'size', 'figure', 'value', 'baseline', 'baseline value', 'ratio', 'goal', 'result'];
   const body = rows.map((r) => [
-    r.bench, r.size.toLocaleString('en-US'), r.figure, fmt(r.value, r.unit), r.baseline ?? '', fmt(r.baseline_value, 's'),
+    r.bench, r.size.toLocaleString('en-US'), r.figure, fmt(r.value, r.unit), r.baseline ?? '', fmt(r.baseline_value, r.unit === 'MB' || r.unit === 'rows' ? 's' : r.unit),
     r.ratio === undefined ? '' : `${r.ratio}x`, r.goal, r.pass ? 'pass' : 'FAIL',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));

@@ -6,6 +6,7 @@
 // and sorts the last 24 hours' requests (about 1 % of this history) for its percentiles, under 25 %;
 // the bench fails otherwise.
 // Env: BENCH_VIEWS_RUNS; DATABASE_URL's server, else the embedded one.
+import { emit } from './lib/report.ts';
 import { connect } from '../scripts/lib/db.ts';
 import { migrate } from '../scripts/lib/migrate.ts';
 
@@ -94,6 +95,9 @@ async function main(): Promise<void> {
       result[`${view}_ms`] = +ms.toFixed(1);
       result[`${view}_ratio`] = +ratio.toFixed(3);
       const max = MAX_RATIO[view] ?? DEFAULT_MAX_RATIO;
+      emit({ bench: 'monitoring', size: RUNS * REQUESTS_PER_RUN, figure: `select from keap_ops.${view}`, value: +ms.toFixed(1), unit: 'ms',
+        baseline: 'one full scan of the request log', baseline_value: +baseline.toFixed(1), ratio: +ratio.toFixed(3),
+        goal: `<= ${max}x`, pass: ratio <= max });
       if (ratio > max) slow.push(`${view} ${ratio.toFixed(3)} (limit ${max})`);
     }
     console.log(`BENCH_RESULT ${JSON.stringify(result)}`);

@@ -12,6 +12,7 @@
 // The source is an ORM-style "User" table with 5 columns (uuid, name, email, "createdAt",
 // "updatedAt"); the athletes declaration reads 2. Env: BENCH_TABLE_SYNC_ROWS (default 1000000).
 // Two databases of their own on DATABASE_URL's server, else the embedded one; dropped at the end.
+import { emit } from './lib/report.ts';
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -144,6 +145,12 @@ async function main(): Promise<void> {
         peak_rss_mb: rss,
       })}`,
     );
+    emit({ bench: 'table-sync', size: ROWS, figure: 'unchanged full sync (rows per second)', value: +(steady.ms / 1000).toFixed(2), unit: 's',
+      baseline: 'raw psql COPY pipe of the same columns', baseline_value: +(pipeMs / 1000).toFixed(2), ratio: +ratioSteady.toFixed(2),
+      goal: ">= 0.5 of the pipe's rate", pass: ratioSteady >= 0.5, note: `copy ${steady.v.copyFormat}` });
+    emit({ bench: 'table-sync', size: ROWS, figure: 'target rows written by the unchanged re-run', value: wroteNoRow ? 0 : ROWS, unit: 'rows',
+      goal: '0', pass: wroteNoRow });
+    emit({ bench: 'table-sync', size: ROWS, figure: 'peak RSS of the table sync', value: rss, unit: 'MB', goal: '< 200 MB', pass: rss < 200 });
     const failures: string[] = [];
     if (ratioSteady < 0.5) failures.push(`unchanged full sync at ${(ratioSteady * 100).toFixed(0)} % of the pipe's rate (< 50 %)`);
     if (!wroteNoRow) failures.push('the unchanged re-run wrote target rows');

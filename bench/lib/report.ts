@@ -6,10 +6,11 @@ import { migrate } from '../../scripts/lib/migrate.ts';
 
 export interface BenchRow {
   bench: string;
+  /** Tenant size in contacts, or source rows for a table sync. */
   size: number;
   figure: string;
   value: number;
-  unit: 's' | 'MB';
+  unit: 's' | 'ms' | 'MB' | 'rows';
   baseline?: string;
   baseline_value?: number;
   ratio?: number;
