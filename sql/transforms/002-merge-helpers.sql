@@ -488,20 +488,28 @@ declare
 begin
   perform keap_meta.drop_temp_table('sweep_listed');
   create temporary table sweep_listed (id bigint primary key) on commit drop;
+  -- Per page, only its ids are kept: each page is read from TOAST once (its collection, l.list; the
+  -- whole body only when the collection is missing) and never materialized (a full traversal of a
+  -- large account is gigabytes of pages).
   execute format($q$
-    with pages as (
-      select keap_meta.parse_page(s.payload, s.raw_body) as body from keap_staging.%I s where s.page_id = any($1)
+    with per_page as materialized (
+      select case when l.list is null then keap_meta.page_problem(l.body, $2)
+                  when jsonb_typeof(l.list) not in ('array', 'null') then keap_meta.page_problem(jsonb_build_object($2, l.list), $2)
+             end as problem,
+             array(select keap_meta.try_bigint(e.rec ->> 'id')
+                     from jsonb_array_elements(case when jsonb_typeof(l.list) = 'array' then l.list end) e(rec)) as ids
+        from keap_staging.%I s
+        cross join lateral (select keap_meta.parse_page(s.payload, s.raw_body) as body offset 0) b
+        cross join lateral (select b.body -> $2 as list, b.body offset 0) l
+       where s.page_id = any ($1)
     ),
     recs as (
-      select keap_meta.try_bigint(e.rec ->> 'id') as id
-        from pages p
-        cross join lateral jsonb_array_elements(keap_meta.json_array(p.body -> $2)) e(rec)
-       where keap_meta.page_problem(p.body, $2) is null
+      select i.id from per_page p cross join lateral unnest(p.ids) i(id) where p.problem is null
     ),
     listed as (
       insert into pg_temp.sweep_listed select distinct id from recs where id is not null
     )
-    select (select count(*) from pages p where keap_meta.page_problem(p.body, $2) is not null),
+    select (select count(*) from per_page p where p.problem is not null),
            (select count(*) from recs where id is null)$q$, keap_meta.check_entity_name(p_entity))
     into v_bad_pages, v_bad_records using p_page_ids, p_collection;
   select count(*) into v_listed from pg_temp.sweep_listed;
