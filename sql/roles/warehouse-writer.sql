@@ -22,6 +22,8 @@ grant select, insert, update on keap_meta.etl_run_log, keap_meta.etl_run_events,
   keap_meta.row_issues, keap_meta.source_counts, keap_meta.table_snapshot to analytics_writer;
 grant usage on all sequences in schema keap_meta to analytics_writer;
 grant select on keap_meta.sql_deploys to analytics_writer;
+-- A run's heartbeat completes its progress from the request log (keap_meta.enrich_progress).
+grant select on keap_meta.etl_request_log to analytics_writer;
 
 -- Declarations (read), state (read/write), staging tables (load and empty).
 grant usage on schema analytics_staging to analytics_writer;

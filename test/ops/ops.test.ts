@@ -189,10 +189,13 @@ describe('retention', () => {
     // Two ended runs (60 and 120 days old) and a fresh one, each with a request, events and pages.
     const runs: number[] = [];
     for (const age of [120, 60, 0]) {
-      const [r] = await db.sql`select keap_meta.start_run('keap', 'test') as id`;
+      // start_run's advisory lock belongs to its connection: start and end each run on one.
+      const conn = await db.sql.reserve();
+      const [r] = await conn`select keap_meta.start_run('keap', 'test') as id`;
       const id = Number(r!.id);
-      await db.sql`select keap_meta.log_request(p_run_id => ${id}, p_endpoint => '/v2/contacts')`;
-      await db.sql`select keap_meta.end_run(${id}, 'succeeded')`;
+      await conn`select keap_meta.log_request(p_run_id => ${id}, p_endpoint => '/v2/contacts')`;
+      await conn`select keap_meta.end_run(${id}, 'succeeded')`;
+      conn.release();
       await db.sql`update keap_meta.etl_request_log set requested_at = now() - make_interval(days => ${age}) where run_id = ${id}`;
       await db.sql`update keap_meta.etl_run_events set at = now() - make_interval(days => ${age}) where run_id = ${id}`;
       const [req] = await db.sql`select request_id from keap_meta.etl_request_log where run_id = ${id}`;
