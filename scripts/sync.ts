@@ -2,8 +2,8 @@
 // KEAP_SCHEDULE, runs on an in-process cron schedule). Exit codes are documented in the README and
 // in --help; one catch at the run boundary turns every failure into its code.
 import { parseArgs } from 'node:util';
-import cron from 'node-cron';
 import { loadConfig, type Config } from './lib/config.ts';
+import { runOnCron } from './lib/cron-loop.ts';
 import { connect, type Db } from './lib/db.ts';
 import { EXIT, describeError, exitCodeFor } from './lib/errors.ts';
 import { migrate } from './lib/migrate.ts';
@@ -108,36 +108,14 @@ async function main(): Promise<number> {
     const schedule = args.schedule ?? config.schedule;
     if (!schedule || args.dryRun) return await syncOnce(db, config, opts);
 
-    if (!cron.validate(schedule)) {
-      throw Object.assign(new Error(`KEAP_SCHEDULE / --schedule is not a valid cron expression: '${schedule}'`), { exitCode: EXIT.CONFIG });
-    }
-    console.log(`scheduled: syncing on '${schedule}' (Ctrl-C to stop)`);
-    let busy = false;
-    const task = cron.schedule(schedule, async () => {
-      if (busy) {
-        console.log('previous sync still running; this tick is skipped');
-        return;
-      }
-      busy = true;
+    return await runOnCron(schedule, 'KEAP_SCHEDULE', 'syncing', async () => {
       try {
         const code = await syncOnce(db, config, { ...opts, trigger: 'schedule' });
         if (code !== 0) console.log(`sync ended with exit code ${code}`);
       } catch (err) {
         console.error(`sync failed: ${describeError(err)}`);
-      } finally {
-        busy = false;
       }
     });
-    await new Promise<void>((resolve) => {
-      const stop = () => {
-        void task.stop();
-        const wait = () => (busy ? setTimeout(wait, 100) : resolve());
-        wait();
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
-    return EXIT.OK;
   } finally {
     await db.close();
   }

@@ -4,7 +4,7 @@
 // 2 cannot connect to either database, 3 SQL error, 4 unexpected error) plus 5 (another run of this
 // pipeline in progress) and 130 (cancelled).
 import { parseArgs } from 'node:util';
-import cron from 'node-cron';
+import { runOnCron } from '../cron-loop.ts';
 import { connect, type Db } from '../db.ts';
 import { EXIT, describeError, exitCodeFor, isConnectionError, sqlstateOf } from '../errors.ts';
 import { migrate } from '../migrate.ts';
@@ -95,32 +95,13 @@ export async function tableSyncMain(argv: string[]): Promise<number> {
 
     const schedule = args.schedule ?? config.schedule;
     if (!schedule) return await once(db, config, args.pipeline, args.full, 'manual');
-    if (!cron.validate(schedule)) {
-      throw Object.assign(new Error(`TABLE_SYNC_SCHEDULE / --schedule is not a valid cron expression: '${schedule}'`), { exitCode: EXIT.CONFIG });
-    }
-    console.log(`scheduled: syncing ${args.pipeline} on '${schedule}' (Ctrl-C to stop)`);
-    let busy = false;
-    const task = cron.schedule(schedule, async () => {
-      if (busy) return console.log('previous run still running; this tick is skipped');
-      busy = true;
+    return await runOnCron(schedule, 'TABLE_SYNC_SCHEDULE', `syncing ${args.pipeline}`, async () => {
       try {
         await once(db, config, args.pipeline, args.full, 'schedule');
       } catch (err) {
         console.error(`${args.pipeline} failed (exit ${tableSyncExitCode(err)}): ${describeError(err)}`);
-      } finally {
-        busy = false;
       }
     });
-    await new Promise<void>((resolve) => {
-      const stop = () => {
-        void task.stop();
-        const wait = () => (busy ? setTimeout(wait, 100) : resolve());
-        wait();
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
-    return EXIT.OK;
   } finally {
     await db.close();
   }
