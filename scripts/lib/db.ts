@@ -123,7 +123,9 @@ function makeSql(url: string, applicationName: string, max: number, onClose?: ()
     max,
     onnotice: () => {},
     connect_timeout: 15,
-    connection: { application_name: applicationName },
+    // temp_buffers: the merges' working tables (a batch of records, about 2 KB each) stay in memory
+    // instead of spilling to temporary files (allocated only as used; settable only at session start).
+    connection: { application_name: applicationName, temp_buffers: '64MB' },
     // A dedicated connection must never be recycled behind our back: it holds session state.
     ...(onClose ? { onclose: () => onClose(), max_lifetime: 0, idle_timeout: 0 } : {}),
     // bigint (ids, counts) come back as JS numbers; Keap ids are far below 2^53.

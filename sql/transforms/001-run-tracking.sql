@@ -597,3 +597,19 @@ end
 $$;
 comment on procedure keap_meta.cleanup_old_runs(integer, integer, bigint, bigint) is
   'CALL keap_meta.cleanup_old_runs(days[, batch_size]) outside a transaction: deletes runs that ended more than N days ago with their requests, events, counts, snapshots, merge log, row issues and staged pages, in committed batches. Returns the runs and rows deleted.';
+
+-- A page whose body the sync engine handed to PostgreSQL unparsed is logged before its records are
+-- counted; the staging statement sets the count afterwards: on the request, and added to the run's.
+create or replace function keap_meta.set_request_record_count(p_request_id bigint, p_record_count integer) returns void
+language sql volatile
+as $$
+  with r as (
+    update keap_meta.etl_request_log q set record_count = p_record_count
+     where q.request_id = p_request_id and q.record_count is null
+    returning q.run_id
+  )
+  update keap_meta.etl_run_log l set record_count = l.record_count + coalesce(p_record_count, 0)
+    from r where l.run_id = r.run_id
+$$;
+comment on function keap_meta.set_request_record_count(bigint, integer) is
+  'Sets the record count of a logged request that had none yet (the engine counts a page once PostgreSQL has parsed it) and adds it to its run''s record_count.';

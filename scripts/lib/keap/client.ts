@@ -26,7 +26,7 @@ export { KeapApiError, KeapAuthError, QuotaReserveError } from './errors.ts';
 
 export interface KeapPage {
   status: number;
-  /** Parsed JSON; undefined when the body could not be parsed (see parseError). */
+  /** Parsed JSON; undefined when the body could not be parsed (see parseError) or was not parsed (get's `parse: false`). */
   body: unknown | undefined;
   rawText: string;
   /** Set when the body was not valid JSON even after every retry. */
@@ -169,7 +169,12 @@ export class KeapClient {
   }
 
   /** GET `path` (e.g. /rest/v2/contacts) with `query`; see the module header for what happens on failures. */
-  async get(ctx: RunContext, path: string, query: Query, meta: { entity: string; pageNo?: number }): Promise<KeapPage> {
+  /**
+   * `meta.parse: false` leaves a 2xx body as text (body undefined, never a parseError): the caller
+   * hands it to PostgreSQL, which parses it anyway, and keeps no parsed copy in memory; it must then
+   * validate the body itself and ask again with parsing on when the body is not JSON.
+   */
+  async get(ctx: RunContext, path: string, query: Query, meta: { entity: string; pageNo?: number; parse?: boolean }): Promise<KeapPage> {
     const url = new URL(this.config.apiUrl + (path.startsWith('/') ? path : `/${path}`));
     const logged: Record<string, string | number> = {};
     for (const [k, v] of Object.entries(query)) {
@@ -194,7 +199,7 @@ export class KeapClient {
       const done = this.gate.begin();
       this.daily.begin();
       this.s.requests++;
-      const result = await this.attempt(ctx, url, authHeaders);
+      const result = await this.attempt(ctx, url, authHeaders, meta.parse ?? true);
       done();
       const durationMs = performance.now() - t0;
 
@@ -317,7 +322,7 @@ export class KeapClient {
   }
 
   /** One HTTP attempt, classified; never throws. */
-  private async attempt(ctx: RunContext, url: URL, authHeaders: Record<string, string>): Promise<Attempt> {
+  private async attempt(ctx: RunContext, url: URL, authHeaders: Record<string, string>, parse: boolean): Promise<Attempt> {
     const timeoutMs = this.config.requestTimeoutMs;
     let status: number | undefined;
     let headers: Record<string, string> = {};
@@ -341,10 +346,12 @@ export class KeapClient {
     const rawText = buf.toString('utf8');
     let body: unknown;
     let parseError: string | undefined;
-    try {
-      body = JSON.parse(rawText);
-    } catch (err) {
-      parseError = `body is not valid JSON: ${(err as Error).message}`;
+    if (parse || status < 200 || status >= 300) {
+      try {
+        body = JSON.parse(rawText);
+      } catch (err) {
+        parseError = `body is not valid JSON: ${(err as Error).message}`;
+      }
     }
     const base = { status, headers, bytes };
     const page = { status, body, rawText, headers, bytes };

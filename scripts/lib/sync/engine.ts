@@ -81,9 +81,28 @@ function nextTokenOf(body: unknown): string | undefined {
   return typeof t === 'string' && t.length > 0 ? t : undefined;
 }
 
+/** What staging learned of a page: its records and next page token, or that it is not JSON. */
+interface Staged {
+  count: number;
+  token?: string;
+  /** Not JSON at all (not staged): ask again with the client's own checks and retries. */
+  malformed?: boolean;
+}
+
+/** Where a speculative prefetch can start: the last "next_page_token" string of the raw body. */
+function guessNextToken(text: string): string | undefined {
+  const i = text.lastIndexOf('"next_page_token"');
+  if (i < 0) return undefined;
+  const m = /^"next_page_token"\s*:\s*"([^"\\]*)"/.exec(text.slice(i, i + 4096));
+  return m?.[1] || undefined;
+}
+
 /**
- * Write one raw page. The body goes to PostgreSQL as the text Keap sent (cast to jsonb there): no
- * re-serialising in Node. A body jsonb refuses (NUL escapes) or that did not parse is kept as text.
+ * Write one raw page. A body the client did not parse goes to PostgreSQL as the text Keap sent,
+ * parsed there once (no JSON.parse and re-serialising in Node, no parsed copy in memory); the same
+ * statement returns its record count and next page token and sets the request's record count. A
+ * body jsonb refuses (\u0000, lone surrogates) is kept as text when it is JSON all the same; one
+ * that is not JSON is reported `malformed`, not staged.
  */
 async function stagePage(
   sql: Sql,
@@ -93,27 +112,65 @@ async function stagePage(
   pageNo: number,
   traversal: Traversal,
   parentKey: string | null,
-): Promise<void> {
+): Promise<Staged> {
   const table = sql(`keap_staging.${def.name}`);
   const raw = () => page.rawText.replace(/\u0000/g, '\\u0000');
-  if (!page.parseError) {
+  const stageRaw = async (error: string, body: unknown): Promise<Staged> => {
+    await sql`
+      insert into ${table} (run_id, request_id, page_no, parent_key, traversal, raw_body, parse_error)
+      values (${runId}, ${page.requestId}, ${pageNo}, ${parentKey}, ${traversal}, ${raw()}, ${error})`;
+    const count = body === undefined ? 0 : recordsOf(def, body).length;
+    await sql`select keap_meta.set_request_record_count(${page.requestId}, ${count})`;
+    return { count, ...(body === undefined ? {} : { token: nextTokenOf(body) }) };
+  };
+  if (page.parseError) return stageRaw(page.parseError, undefined);
+  if (page.body !== undefined) {
+    // Parsed by the client (a page asked again after a malformed body, or a dry run).
     try {
       await sql`
         insert into ${table} (run_id, request_id, page_no, parent_key, traversal, payload)
         values (${runId}, ${page.requestId}, ${pageNo}, ${parentKey}, ${traversal}, ${page.rawText}::text::jsonb)`;
-      return;
+      return { count: recordsOf(def, page.body).length, token: nextTokenOf(page.body) };
     } catch (err) {
       // 22P05: jsonb cannot hold \u0000; the merge parses the text form and records the issue.
       if ((err as { code?: string }).code !== '22P05') throw err;
-      await sql`
-        insert into ${table} (run_id, request_id, page_no, parent_key, traversal, raw_body, parse_error)
-        values (${runId}, ${page.requestId}, ${pageNo}, ${parentKey}, ${traversal}, ${raw()}, ${'body contains \\u0000, which jsonb cannot store'})`;
-      return;
+      return stageRaw('body contains \\u0000, which jsonb cannot store', page.body);
     }
   }
-  await sql`
-    insert into ${table} (run_id, request_id, page_no, parent_key, traversal, raw_body, parse_error)
-    values (${runId}, ${page.requestId}, ${pageNo}, ${parentKey}, ${traversal}, ${raw()}, ${page.parseError ?? 'unparseable body'})`;
+  try {
+    const [r] = await sql`
+      with p as materialized (select ${page.rawText}::text::jsonb as j),
+      ins as (
+        insert into ${table} (run_id, request_id, page_no, parent_key, traversal, payload)
+        select ${runId}, ${page.requestId}, ${pageNo}, ${parentKey}, ${traversal}, p.j from p
+      ),
+      c as (
+        select case when ${def.collectionKey ?? null}::text is null then 1
+                    when jsonb_typeof(p.j -> ${def.collectionKey ?? ''}::text) = 'array' then jsonb_array_length(p.j -> ${def.collectionKey ?? ''}::text)
+                    else 0 end as n,
+               p.j ->> 'next_page_token' as token,
+               -- the request log counts a page's first list (a model's custom_fields), as the client does
+               coalesce((select jsonb_array_length(e.v) from jsonb_each(case when jsonb_typeof(p.j) = 'object' then p.j end) e(k, v)
+                          where jsonb_typeof(e.v) = 'array' limit 1), 0) as logged
+          from p
+      )
+      select c.n::int as n, c.token, keap_meta.set_request_record_count(${page.requestId}, c.logged) is null as counted from c`;
+    return { count: Number(r!.n), ...(typeof r!.token === 'string' && r!.token ? { token: r!.token } : {}) };
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    // 22P02: not JSON; 22P05 (and other class-22 refusals): JSON that jsonb cannot hold.
+    if (!code?.startsWith('22')) throw err;
+    let body: unknown;
+    try {
+      body = JSON.parse(page.rawText);
+    } catch {
+      return { count: 0, malformed: true };
+    }
+    return stageRaw(
+      code === '22P05' ? 'body contains \\u0000, which jsonb cannot store' : `PostgreSQL refused the body as jsonb: ${(err as Error).message}`,
+      body,
+    );
+  }
 }
 
 /**
@@ -302,7 +359,7 @@ async function syncEntity(ctx: RunContext, client: KeapClient, deps: EngineDeps,
   // While a page is staged the next one is already being fetched, and merges run in the
   // background (BackgroundMerges): the network and the database work overlap.
   const merges = new BackgroundMerges(() => merge(sql, def, ctx.runId, false));
-  const fetchPage = async (endpoint: string, token: string | undefined): Promise<KeapPage> => {
+  const fetchPage = async (endpoint: string, token: string | undefined, parse = !!opts.dryRun): Promise<KeapPage> => {
     const query: Record<string, string | number | undefined> = {};
     if (pageSize !== undefined) {
       query.page_size = opts.dryRun ? 1 : pageSize;
@@ -311,18 +368,18 @@ async function syncEntity(ctx: RunContext, client: KeapClient, deps: EngineDeps,
       if (def.fields) query.fields = def.fields.join(',');
       if (token) query.page_token = token;
     }
-    return client.get(ctx, endpoint, query, { entity: def.name, pageNo: pages + 1 });
+    return client.get(ctx, endpoint, query, { entity: def.name, pageNo: pages + 1, parse });
   };
 
   // One flat sequence of requests over every parent's pages, so the next request (the next page
   // of this parent, or the first page of the next parent) is in flight while a page is staged.
   const endpointOf = (i: number) => (parents[i] === null ? def.endpoint : def.endpoint.replace('{parent}', String(parents[i])));
-  interface Pending { parentIndex: number; page: Promise<KeapPage> }
+  interface Pending { parentIndex: number; token: string | undefined; page: Promise<KeapPage> }
   const request = (parentIndex: number, token: string | undefined): Pending => {
     const page = fetchPage(endpointOf(parentIndex), token);
     // Awaited on its turn; until then a failure must not count as unhandled.
     page.catch(() => {});
-    return { parentIndex, page };
+    return { parentIndex, token, page };
   };
   // At most mergeEveryPages full pages' worth of staged records wait for a merge.
   const backlogRecords = config.mergeEveryPages * (pageSize ?? 1);
@@ -331,32 +388,37 @@ async function syncEntity(ctx: RunContext, client: KeapClient, deps: EngineDeps,
     let next: Pending | undefined = parents.length > 0 ? request(0, undefined) : undefined;
     while (next) {
       ctx.throwIfCancelled();
-      const { parentIndex } = next;
-      const parent = parents[parentIndex]!;
+      const current: Pending = next;
+      const parent = parents[current.parentIndex]!;
       let page: KeapPage;
       try {
-        page = await next.page;
+        page = await current.page;
       } catch (err) {
         // A parent deleted in Keap since we listed it (a tag removed meanwhile): skip it, the
         // next sync of the parent entity records the deletion.
         if (parent !== null && err instanceof KeapApiError && !(err instanceof KeapAuthError) && err.status === 404) {
           await ctx.event('warn', `${def.name}: parent ${parent} no longer exists in Keap (404); skipped`, { stage: 'fetch', entity: def.name });
-          next = parentIndex + 1 < parents.length ? request(parentIndex + 1, undefined) : undefined;
+          next = current.parentIndex + 1 < parents.length ? request(current.parentIndex + 1, undefined) : undefined;
           continue;
         }
         throw err;
       }
       pages++;
-      const count = page.parseError ? 0 : recordsOf(def, page.body).length;
-      records += count;
-      if (opts.dryRun) break;
-      const token = def.collectionKey && !page.parseError ? nextTokenOf(page.body) : undefined;
-      // Only the text goes to PostgreSQL: let the parsed page go now (memory stays one page deep).
-      page.body = undefined;
-      if (page.parseError) next = undefined;
-      else if (token && count > 0) next = request(parentIndex, token);
-      else next = parentIndex + 1 < parents.length ? request(parentIndex + 1, undefined) : undefined;
-      await stagePage(sql, def, ctx.runId, page, pages, traversal, parent === null ? null : String(parent));
+      if (opts.dryRun) {
+        records += page.parseError ? 0 : recordsOf(def, page.body).length;
+        break;
+      }
+      // The next page is asked for while this one is staged, on the token the raw body shows; the
+      // token PostgreSQL reads from the staged page confirms it (a wrong guess is asked again).
+      const guess = def.collectionKey && !page.parseError ? guessNextToken(page.rawText) : undefined;
+      const speculative = guess ? request(current.parentIndex, guess) : undefined;
+      let staged = await stagePage(sql, def, ctx.runId, page, pages, traversal, parent === null ? null : String(parent));
+      if (staged.malformed) {
+        // Not JSON: the client asks again, with its own checks and retries, and parses.
+        page = await fetchPage(endpointOf(current.parentIndex), current.token, true);
+        staged = await stagePage(sql, def, ctx.runId, page, pages, traversal, parent === null ? null : String(parent));
+      }
+      records += staged.count;
       if (page.parseError) {
         complete = false;
         throw new UnreadablePageError(
@@ -364,7 +426,9 @@ async function syncEntity(ctx: RunContext, client: KeapClient, deps: EngineDeps,
           `${def.name}: page ${pages} could not be parsed after retries (${page.parseError}); the raw page is kept in keap_staging.${def.name}, the traversal stops here and resumes next run`,
         );
       }
-      merges.staged(count);
+      if (staged.token && staged.count > 0) next = speculative && guess === staged.token ? speculative : request(current.parentIndex, staged.token);
+      else next = current.parentIndex + 1 < parents.length ? request(current.parentIndex + 1, undefined) : undefined;
+      merges.staged(staged.count);
       report();
       await merges.wait(backlogRecords);
     }
