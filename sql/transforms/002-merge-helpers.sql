@@ -627,6 +627,9 @@ create or replace function keap_meta.load_merge_records(
 ) returns bigint
 language plpgsql volatile
 set work_mem = '64MB'
+-- Memoize would cache each page's elements keyed by the whole page, and each record's lookups keyed
+-- by the record: hashing megabytes to save nothing (every key is seen once).
+set enable_memoize = off
 as $$
 declare
   v_table    text := format('keap_staging.%I', keap_meta.check_entity_name(p_entity));
