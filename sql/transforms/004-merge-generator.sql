@@ -489,12 +489,14 @@ begin
   -- repeated id: skipped with a row issue; text over max_long_text_chars(): stored as null with one)
   delete from %2$s c using pg_temp.merge_src s where s.existed and c.%3$I = s.%4$I;
   with items as (
-    select s.%4$I as parent_id, s.page_id, e.ord, e.cf, keap_meta.try_bigint(e.cf ->> 'id') as id,
-           row_number() over (partition by s.%4$I, keap_meta.try_bigint(e.cf ->> 'id') order by e.ord) as nth,
-           jsonb_typeof(e.cf -> 'content') = 'string' and length(e.cf ->> 'content') > keap_meta.max_long_text_chars() as oversize
+    select s.%4$I as parent_id, s.page_id, e.ord, e.cf, x.id, c.content,
+           row_number() over (partition by s.%4$I, x.id order by e.ord) as nth,
+           jsonb_typeof(c.content) = 'string' and length(c.content #>> '{}') > keap_meta.max_long_text_chars() as oversize
       from pg_temp.merge_src s
       cross join lateral jsonb_array_elements(keap_meta.json_array(s.rec -> %5$L)) with ordinality e(cf, ord)
-     where jsonb_typeof(e.cf -> 'content') <> 'null'
+      cross join lateral (select e.cf -> 'content' as content offset 0) c
+      cross join lateral (select keap_meta.try_bigint(e.cf ->> 'id') as id offset 0) x
+     where jsonb_typeof(c.content) <> 'null'
   ),
   item_issues as (
     insert into keap_meta.row_issues (run_id, entity, record_key, field, raw_value, problem, staged_page_id)
@@ -508,7 +510,7 @@ begin
      where i.id is null or i.nth > 1 or i.oversize
   )
   insert into %2$s (%3$I, %7$I, %8$I%9$s)
-  select i.parent_id, i.id, case when i.oversize then null else i.cf -> 'content' end%10$s
+  select i.parent_id, i.id, case when i.oversize then null else i.content end%10$s
     from items i
    where i.id is not null and i.nth = 1;
 $f$, p_child, ch.target_table, ch.parent_column, p_parent_key, ch.json_path, p_entity, ch.key_column, ch.value_column,
