@@ -631,6 +631,16 @@ declare
 begin
   execute keap_meta.merge_procedure_sql(p_entity);
   select * into e from keap_meta.entities where entity = p_entity;
+  -- _raw compressed with lz4 where the server has it (the embedded build has not): the merge
+  -- compresses every record it writes, and lz4 does that several times faster than pglz.
+  if exists (select from pg_attribute a where a.attrelid = e.target_table and a.attname = '_raw'
+                                          and not a.attisdropped and a.attcompression <> 'l') then
+    begin
+      execute format('alter table %s alter column _raw set compression lz4', e.target_table);
+    exception when feature_not_supported then
+      null;
+    end;
+  end if;
   v_proc := format('keap.%I(bigint, boolean)', 'merge_' || p_entity)::regprocedure;
   execute format('comment on procedure %s is %L', v_proc, format(
     'Generated from the declaration of %s (keap_meta.entity_columns / entity_children): merges the run''s unmerged staged pages of keap_staging.%s into %s: '
@@ -643,4 +653,4 @@ begin
   return v_proc;
 end
 $$;
-comment on function keap_meta.generate_merge(text) is 'Creates or replaces keap.merge_<entity>(p_run_id bigint, p_finish_sweep boolean) from the entity''s declaration and comments it; called at the end of each declaration file.';
+comment on function keap_meta.generate_merge(text) is 'Creates or replaces keap.merge_<entity>(p_run_id bigint, p_finish_sweep boolean) from the entity''s declaration and comments it (and compresses the target''s _raw with lz4 where the server supports it); called at the end of each declaration file.';
