@@ -107,7 +107,8 @@ function codeFromInput(input: string, expectedState: string): string {
 }
 
 /** Waits for the redirect on a local receiver, a pasted line, or --code; whichever comes first. */
-async function receiveCode(redirectUri: URL, state: string, given: string | undefined, timeoutMs: number): Promise<string> {
+/** `ready` runs once the code can arrive (the local receiver is listening): then the user is told where to go. */
+async function receiveCode(redirectUri: URL, state: string, given: string | undefined, timeoutMs: number, ready: () => void = () => {}): Promise<string> {
   if (given) return codeFromInput(given, state);
   const local = redirectUri.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(redirectUri.hostname);
   const cleanups: Array<() => void> = [];
@@ -132,12 +133,13 @@ async function receiveCode(redirectUri: URL, state: string, given: string | unde
           }
         });
         server.on('error', (err) => reject(new ConfigError([`cannot listen on ${redirectUri.host} for the redirect (${(err as Error).message}); set KEAP_REDIRECT_URI to another port, or pass --code`])));
-        server.listen(Number(redirectUri.port || 80), redirectUri.hostname.replace(/^\[|\]$/g, ''));
+        server.listen(Number(redirectUri.port || 80), redirectUri.hostname.replace(/^\[|\]$/g, ''), ready);
         cleanups.push(() => {
           server.closeAllConnections();
           server.close();
         });
       }
+      if (!local) ready();
       if (!process.stdin.destroyed) {
         const rl = readline.createInterface({ input: process.stdin, terminal: false });
         rl.on('line', (line) => {
@@ -245,16 +247,16 @@ async function authorize(db: Db, config: Config, opts: { code?: string; timeoutM
     url.searchParams.set('scope', 'full');
     url.searchParams.set('state', state);
     const local = redirectUri.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(redirectUri.hostname);
-    if (!opts.code) {
+    await ctx.event('info', 'waiting for the authorization code', { stage: 'auth' });
+    // The address is printed once the local receiver listens, so the browser can never get there first.
+    const code = await receiveCode(redirectUri, state, opts.code, opts.timeoutMs, () => {
       console.log(`1. Open this address in a browser, sign in to Keap and allow access:\n\n   ${url.toString()}\n`);
       console.log(
         local
           ? `2. Keap then sends the browser to ${redirectUri.toString()}, where this command is listening.\n   (If that page cannot load, paste the address it shows, or just its code=… value, here.)`
           : `2. Keap then sends the browser to ${redirectUri.toString()}?code=…: paste that whole address (or just the code) here and press Enter:`,
       );
-    }
-    await ctx.event('info', 'waiting for the authorization code', { stage: 'auth' });
-    const code = await receiveCode(redirectUri, state, opts.code, opts.timeoutMs);
+    });
     const tokens = await exchange(ctx, auth, code, redirectUri.toString(), redactor, config.requestTimeoutMs);
     const manager = createAuth(config, db, redactor) as OAuthTokenManager;
     await manager.storeAuthorized(tokens, ctx.runId);
