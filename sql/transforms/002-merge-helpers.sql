@@ -452,9 +452,14 @@ begin
   if p_max_updated_at is null and p_max_full_id is null then
     return;
   end if;
-  -- (least() ignores nulls: without an update time there is no watermark to move.)
-  select case when p_max_updated_at is not null then least(p_max_updated_at, r.started_at) end
-    into v_since from keap_meta.etl_run_log r where r.run_id = p_run_id;
+  -- (least() ignores nulls: without an update time there is no watermark to move.) While a full
+  -- traversal is in progress the watermark also stays at its start: a traversal resumed by a later
+  -- run does not re-read the records before its keyset position, so changes to those made since the
+  -- traversal began must still be fetched by the next incremental run.
+  select case when p_max_updated_at is not null then least(p_max_updated_at, r.started_at, c.full_sweep_started_at) end
+    into v_since
+    from keap_meta.etl_run_log r left join keap_meta.sync_cursors c on c.entity = p_entity
+   where r.run_id = p_run_id;
   insert into keap_meta.sync_cursors as c (entity, updated_since, full_after_id, last_run_id, updated_at)
   values (keap_meta.check_entity_name(p_entity), v_since, p_max_full_id, p_run_id, clock_timestamp())
   on conflict (entity) do update
@@ -467,7 +472,7 @@ begin
 end
 $$;
 comment on function keap_meta.advance_cursor(text, bigint, timestamptz, bigint) is
-  'Advances an entity''s cursor inside a merge: updated_since = greatest(current, least(max update time merged, run start)); full_after_id = greatest(current, max id merged by a full traversal). Never moves backwards.';
+  'Advances an entity''s cursor inside a merge: updated_since = greatest(current, least(max update time merged, run start, start of a full traversal in progress)); full_after_id = greatest(current, max id merged by a full traversal). Never moves backwards.';
 
 -- Delete detection: soft-deletes the live rows of p_target (optionally narrowed by p_scope, a
 -- trusted SQL condition) whose key no page in p_page_ids listed. Refuses (returns null, records an

@@ -93,6 +93,20 @@ describe('full traversal of contacts', () => {
     await second.end();
   });
 
+  it('while a full traversal is resumed by a later run, updated_since stays at the traversal start (changes to records before the resume point are still fetched next time)', async () => {
+    const first = await startRun(db.sql);
+    await db.sql`select keap_meta.begin_full_sweep('companies', ${first.runId})`;
+    const [{ sweep_start }] = await db.sql`select full_sweep_started_at as sweep_start from keap_meta.sync_cursors where entity = 'companies'`;
+    await first.end('failed');
+    const second = await startRun(db.sql);
+    await db.sql`select keap_meta.begin_full_sweep('companies', ${second.runId})`;
+    await stage(db.sql, 'companies', second.runId, page('companies', [{ id: '700', company_name: 'Late', update_time: '2099-01-01T00:00:00Z' }]), { traversal: 'full' });
+    await merge(db.sql, 'companies', second.runId);
+    expect((await cursor('companies')).updated_since).toEqual(sweep_start);
+    expect(sweep_start.getTime()).toBeLessThan(second.startedAt.getTime());
+    await second.end();
+  });
+
   it('an incomplete listing (an unparseable page in the sweep) deletes nothing and says why', async () => {
     const run = await startRun(db.sql);
     await db.sql`select keap_meta.begin_full_sweep('contacts', ${run.runId})`;
