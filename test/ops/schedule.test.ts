@@ -190,9 +190,11 @@ describe('npm run schedule', () => {
 
     const runs = await db.sql`select run_id, pid, started_at, ended_at from keap_meta.etl_run_log where pipeline = 'keap' order by started_at`;
     for (let i = 1; i < runs.length; i++) expect(runs[i]!.started_at.getTime()).toBeGreaterThanOrEqual(runs[i - 1]!.ended_at.getTime());
-    // Both schedulers took part, and no tick was handled twice (the key is unique; count per tick is 1).
+    // No tick was handled twice (the key is unique; count per tick is 1), and the scheduler that lost a
+    // tick says so (which one wins each tick is a race: one may win them all).
     const byPid = await db.sql`select pid, count(*)::int as n from keap_meta.job_executions group by pid`;
-    expect(byPid).toHaveLength(2);
+    expect(byPid.length).toBeGreaterThanOrEqual(1);
+    expect(byPid.length).toBeLessThanOrEqual(2);
     const [dup] = await db.sql`select count(*)::int as n from (select job, scheduled_for from keap_meta.job_executions group by 1, 2 having count(*) > 1) d`;
     expect(dup!.n).toBe(0);
     expect(a.output() + b.output()).toMatch(/is handled by another scheduler/);
