@@ -15,7 +15,7 @@ import readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config, type OAuthAuth } from './lib/config.ts';
 import { connect, type Db } from './lib/db.ts';
-import { EXIT, describeError, exitCodeFor } from './lib/errors.ts';
+import { EXIT, describeError, runScript } from './lib/errors.ts';
 import { OAuthTokenManager, createAuth } from './lib/keap/auth.ts';
 import { KeapClient } from './lib/keap/client.ts';
 import { KeapAuthError, describeKeapError, parseKeapError } from './lib/keap/errors.ts';
@@ -298,10 +298,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(`connect failed: ${describeError(err)}`);
-    process.exit(exitCodeFor(err));
-  },
-);
+runScript('connect', main);

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { $, which } from 'zx';
 import { connect, embeddedDataDir, maskUrl } from './lib/db.ts';
 import { embeddedStatus, stopEmbeddedServer } from './lib/embedded-pg.ts';
-import { EXIT, describeError, exitCodeFor } from './lib/errors.ts';
+import { EXIT, runScript } from './lib/errors.ts';
 
 const HELP = `Usage: npm run db -- <command>
 
@@ -104,10 +104,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(`db failed: ${describeError(err)}`);
-    process.exit(exitCodeFor(err));
-  },
-);
+runScript('db', main);

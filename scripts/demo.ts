@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from './lib/config.ts';
 import { connect, type Db } from './lib/db.ts';
-import { EXIT, describeError, exitCodeFor } from './lib/errors.ts';
+import { EXIT, runScript } from './lib/errors.ts';
 import { migrate } from './lib/migrate.ts';
 import { startSandbox, type Sandbox } from './lib/sandbox/index.ts';
 import { runSync } from './lib/sync/engine.ts';
@@ -145,10 +145,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(`demo failed: ${describeError(err)}`);
-    process.exit(exitCodeFor(err));
-  },
-);
+runScript('demo', main);

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from './lib/config.ts';
 import { connect } from './lib/db.ts';
-import { EXIT, describeError, exitCodeFor } from './lib/errors.ts';
+import { EXIT, runScript } from './lib/errors.ts';
 import { migrate, migrateStatus } from './lib/migrate.ts';
 import { loadScheduleConfig } from './lib/ops/schedule-config.ts';
 import { Scheduler } from './lib/ops/scheduler.ts';
@@ -88,10 +88,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(`schedule failed: ${describeError(err)}`);
-    process.exit(exitCodeFor(err));
-  },
-);
+runScript('schedule', main);

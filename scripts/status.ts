@@ -4,7 +4,7 @@
 // every 30 s for runs whose process died silently); on a non-TTY it prints one plain line per event.
 import { parseArgs } from 'node:util';
 import { connect } from './lib/db.ts';
-import { EXIT, describeError, exitCodeFor } from './lib/errors.ts';
+import { EXIT, describeError, runScript } from './lib/errors.ts';
 import { RUN_EVENTS_CHANNEL, applyPayload, eventLine, loadStatus, parsePayload, renderStatus, type StatusState } from './lib/status.ts';
 
 const HELP = `Usage: npm run status [-- --watch]
@@ -103,10 +103,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(`status failed: ${describeError(err)}`);
-    process.exit(exitCodeFor(err));
-  },
-);
+runScript('status', main);

@@ -3,7 +3,7 @@
 // --json). An unknown run id exits 1 and lists the ten most recent runs.
 import { parseArgs } from 'node:util';
 import { connect } from './lib/db.ts';
-import { EXIT, describeError, exitCodeFor } from './lib/errors.ts';
+import { EXIT, runScript } from './lib/errors.ts';
 import { loadTrace, recentRuns, renderRecentRuns, renderTraceMarkdown, resolveRunId } from './lib/trace.ts';
 
 const HELP = `Usage: npm run trace -- <run_id|latest> [--json]
@@ -61,10 +61,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(`trace failed: ${describeError(err)}`);
-    process.exit(exitCodeFor(err));
-  },
-);
+runScript('trace', main);

@@ -62,3 +62,17 @@ export function describeError(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/**
+ * The run boundary of a script: runs `main` and exits with the code it returns; an error is printed
+ * as "<name> failed: …" and exits with its documented code (exitCodeFor).
+ */
+export function runScript(name: string, main: () => Promise<number>): void {
+  main().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(`${name} failed: ${describeError(err)}`);
+      process.exit(exitCodeFor(err));
+    },
+  );
+}
