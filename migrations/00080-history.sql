@@ -11,8 +11,12 @@
 -- keap_meta.entities.has_history (on by default) says which merges write history.
 
 -- Exclusion constraints on (bigint key with =, time range with &&) need btree_gist's operator
--- classes (a trusted extension: the database owner may create it). Not in public (CONVENTIONS).
-create extension if not exists btree_gist with schema keap_meta;
+-- classes (a trusted extension: the database owner may create it). In a schema of its own: not in
+-- public (CONVENTIONS), and not among our documented routines. Nothing needs it on the search path
+-- (an exclusion constraint finds the default operator class of a type by catalogue lookup).
+create schema if not exists keap_extensions;
+comment on schema keap_extensions is 'Extensions the warehouse uses (btree_gist, for the no-overlap constraints of keap_history); nothing of ours.';
+create extension if not exists btree_gist with schema keap_extensions;
 
 create schema if not exists keap_history;
 comment on schema keap_history is 'Closed versions of the keap tables'' rows (one row per version that ended: changed or deleted), the <table>_versions views (closed + current) and the <table>_as_of(timestamptz) functions. Written only by the merge procedures.';

@@ -1,5 +1,5 @@
 // Catalogue checks: DBAs read `comment on` in psql \d+, so every keap_ops view and column, every
-// keap_meta / keap table and column, and every routine has one; every view can be selected from.
+// keap_meta / keap / keap_history table and column, and every routine has one; every view can be selected from.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestDatabase, type TestDb } from './helpers/db.ts';
 
@@ -11,10 +11,10 @@ afterAll(async () => {
   await db?.drop();
 });
 
-it('every table and view in keap, keap_meta and keap_ops has a comment', async () => {
+it('every table and view in keap, keap_history, keap_meta and keap_ops has a comment', async () => {
   const missing = await db.sql`
     select n.nspname || '.' || c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
-     where n.nspname in ('keap', 'keap_meta', 'keap_ops', 'keap_staging') and c.relkind in ('r', 'v', 'm', 'p')
+     where n.nspname in ('keap', 'keap_history', 'keap_meta', 'keap_ops', 'keap_staging') and c.relkind in ('r', 'v', 'm', 'p')
        and obj_description(c.oid, 'pg_class') is null`;
   expect(missing.map((m) => m.name)).toEqual([]);
 });
@@ -23,7 +23,7 @@ it('every column of those tables and views has a comment', async () => {
   const missing = await db.sql`
     select n.nspname || '.' || c.relname || '.' || a.attname as name
       from pg_class c join pg_namespace n on n.oid = c.relnamespace join pg_attribute a on a.attrelid = c.oid
-     where n.nspname in ('keap', 'keap_meta', 'keap_ops', 'keap_staging') and c.relkind in ('r', 'v', 'm', 'p')
+     where n.nspname in ('keap', 'keap_history', 'keap_meta', 'keap_ops', 'keap_staging') and c.relkind in ('r', 'v', 'm', 'p')
        and a.attnum > 0 and not a.attisdropped and col_description(c.oid, a.attnum) is null`;
   expect(missing.map((m) => m.name)).toEqual([]);
 });
@@ -31,7 +31,7 @@ it('every column of those tables and views has a comment', async () => {
 it('every function and procedure in our schemas has a comment', async () => {
   const missing = await db.sql`
     select n.nspname || '.' || p.proname as name from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-     where n.nspname in ('keap', 'keap_meta', 'keap_ops', 'keap_staging') and obj_description(p.oid, 'pg_proc') is null`;
+     where n.nspname in ('keap', 'keap_history', 'keap_meta', 'keap_ops', 'keap_staging') and obj_description(p.oid, 'pg_proc') is null`;
   expect(missing.map((m) => m.name)).toEqual([]);
 });
 

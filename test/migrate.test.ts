@@ -103,9 +103,9 @@ describe('npm run migrate', () => {
 });
 
 describe('schemas and the reader role', () => {
-  it("has the four schemas and nothing of ours in public but ley's table", async () => {
+  it("has the six schemas and nothing of ours in public but ley's table", async () => {
     const schemas = await db.sql`select nspname from pg_namespace where nspname like 'keap%' order by 1`;
-    expect(schemas.map((s) => s.nspname)).toEqual(['keap', 'keap_meta', 'keap_ops', 'keap_staging']);
+    expect(schemas.map((s) => s.nspname)).toEqual(['keap', 'keap_extensions', 'keap_history', 'keap_meta', 'keap_ops', 'keap_staging']);
     const pub = await db.sql`select relname from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public' and c.relkind in ('r','v') order by 1`;
     expect(pub.map((r) => r.relname)).toEqual(['migrations']);
   });
@@ -121,6 +121,8 @@ describe('schemas and the reader role', () => {
       await conn`set role keap_reader`;
       expect(await conn`select x from keap.reader_probe`).toEqual([{ x: 1 }]);
       await conn`select count(*) from keap_ops.runs`;
+      await conn`select count(*) from keap_history.contacts_versions`;
+      await conn`select count(*) from keap_history.contacts_as_of(now())`;
       for (const q of ['select * from keap_meta.etl_run_log', 'select * from keap_meta.etl_request_log', 'select * from keap_staging.reader_probe']) {
         const err = await conn.unsafe(q).then(() => null, (e: { code: string }) => e);
         expect(err?.code, q).toBe('42501');

@@ -490,7 +490,13 @@ declare
   v_listed      bigint;
   v_deleted     bigint;
   v_live        bigint;
+  v_history     regclass;
+  v_cols        text[];
+  v_key         text[];
 begin
+  if (select e.has_history from keap_meta.entities e where e.entity = p_entity) then
+    v_history := keap_meta.history_table(p_target, p_entity);
+  end if;
   perform keap_meta.drop_temp_table('sweep_listed');
   create temporary table sweep_listed (id bigint primary key) on commit drop;
   -- Per page, only its ids are kept: each page is read from TOAST once (its collection, l.list; the
@@ -532,6 +538,28 @@ begin
     perform keap_meta.record_issue(p_run_id, p_entity, null, 'sweep', null,
       format('delete detection skipped: the full listing was empty while %s rows are live; refusing to soft-delete them all', v_live));
     v_deleted := null;
+  elsif v_history is not null then
+    -- history: each soft delete closes the row's current version (ended by deleted), read through a
+    -- self-join in the same statement; rows already deleted are not touched, so a sweep finding
+    -- them deleted again writes nothing (keap_meta.history_table, sql/transforms/005-history.sql)
+    v_cols := keap_meta.history_columns(p_target);
+    v_key := keap_meta.primary_key_columns(p_target);
+    execute format($q$
+      with up as (
+        update %1$s t set _deleted_at = now(), _synced_at = now(), _run_id = $1
+          from %1$s o
+         where %2$s and t._deleted_at is null and (%3$s) and not exists (select from pg_temp.sweep_listed l where l.id = t.%4$I)
+        returning %5$s, o._valid_from
+      ),
+      closed as (
+        insert into %6$s (%7$s, _valid_from, _valid_to, _ended_by, _ended_run_id)
+        select %7$s, _valid_from, greatest(now(), _valid_from + interval '1 microsecond'), 'deleted', $1 from up
+      )
+      select count(*) from up$q$,
+      p_target, (select string_agg(format('o.%I = t.%I', k, k), ' and ') from unnest(v_key) k), coalesce(p_scope, 'true'), p_key_column,
+      (select string_agg(format('o.%I', k), ', ') from unnest(v_cols) k), v_history,
+      (select string_agg(format('%I', k), ', ') from unnest(v_cols) k))
+      into v_deleted using p_run_id;
   else
     execute format('update %s t set _deleted_at = now(), _synced_at = now(), _run_id = $1
                      where t._deleted_at is null and (%s) and not exists (select from pg_temp.sweep_listed l where l.id = t.%I)',
@@ -550,7 +578,7 @@ begin
 end
 $$;
 comment on function keap_meta.soft_delete_unlisted(bigint, text, text, bigint[], regclass, text, text) is
-  'Delete detection over a complete listing: sets _deleted_at on live rows of the target whose key none of the given staged pages listed, records keap_meta.source_counts, returns the rows soft-deleted. Returns null and records a row issue instead when the listing is incomplete (unparseable page, record without id) or empty while rows are live.';
+  'Delete detection over a complete listing: sets _deleted_at on live rows of the target whose key none of the given staged pages listed (closing their current version in keap_history when the entity keeps history), records keap_meta.source_counts, returns the rows soft-deleted. Returns null and records a row issue instead when the listing is incomplete (unparseable page, record without id) or empty while rows are live.';
 
 -- Ends a full traversal: delete detection over every page of the entity fetched since the sweep
 -- started (it may span runs when a crashed run was resumed), then closes the sweep in the cursor.
@@ -755,7 +783,7 @@ begin
   if e.listing = 'keyset' and p_finish_sweep then
     v_deleted := keap_meta.finish_full_sweep(p_run_id, p_entity, e.collection_key, e.target_table, e.key_column);
   elsif e.listing = 'snapshot' and cardinality(p_pages) > 0 then
-    select string_agg(format('%I = %L', c.column_name, c.constant_value), ' and ' order by c.declared_order)
+    select string_agg(format('t.%I = %L', c.column_name, c.constant_value), ' and ' order by c.declared_order)
       into v_scope
       from keap_meta.entity_columns c
      where c.entity = p_entity and c.child = '' and c.source = 'constant';

@@ -110,6 +110,11 @@ declare
   v_has_deleted  boolean;
   v_has_run      boolean;
   v_has_synced   boolean;
+  v_history      boolean;       -- the merge writes keap_history (keap_meta.entities.has_history; 005-history.sql)
+  v_hist         regclass;      -- the target's history table
+  v_hist_cols    text[];        -- columns a version copies from the row
+  v_from         text := '';    -- src: the new version's start (the history clock)
+  v_valid_from   boolean;       -- the target has _valid_from (maintained when it keeps history)
   v_marker       text;          -- JSON path of the change marker, as a text[] literal
   v_parent_col   text;          -- column filled from parent_key (nested lists)
   v_keys         text[];        -- key columns (record id, parent, constants) in declared order
@@ -151,6 +156,15 @@ begin
          bool_or(attname = '_run_id'), bool_or(attname = '_synced_at')
     into v_has_raw, v_has_hash, v_has_deleted, v_has_run, v_has_synced
     from pg_attribute where attrelid = e.target_table and attnum > 0 and not attisdropped;
+  v_valid_from := exists (select from pg_attribute where attrelid = e.target_table and attname = '_valid_from' and not attisdropped);
+  v_history := e.has_history;
+  if v_history and not v_has_raw then
+    raise exception 'entity % keeps history, but its table % has no _raw', p_entity, v_target
+      using errcode = 'KR005', hint = 'History is written for tables merged from whole records (with _raw); set keap_meta.entities.has_history = false for this entity.';
+  elsif v_history then
+    v_hist := keap_meta.history_table(e.target_table, p_entity);
+    v_hist_cols := keap_meta.history_columns(e.target_table);
+  end if;
   select array_agg(a.attname::text order by a.attname)
     into v_pk
     from pg_index i join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any (i.indkey)
@@ -284,6 +298,15 @@ $f$, p_entity, e.key_column, string_to_array(c.json_path, '.')::text);
       from unnest(v_keys, v_key_exprs) k(key, expr);
   end if;
 
+  -- the history clock: the record's change time when it moved past the previous version's start,
+  -- else the merge's now(); never before the previous start + 1 microsecond or its deletion
+  if v_history then
+    v_from := format(E',\n         case when not c.existed then coalesce(%1$s, now())\n'
+                     '              else greatest(case when %1$s > c._prev_from then %1$s else now() end,\n'
+                     '                            c._prev_from + interval ''1 microsecond'', c._prev_deleted) end as _valid_from',
+                     coalesce('c.' || quote_ident(v_marker_col), 'null::timestamptz'));
+  end if;
+
   -- src
   v_sql := format($f$
   -- src: %s records only, flattened once (jsonb_to_record) and cast; "suspect" marks the rows that
@@ -293,10 +316,10 @@ $f$, p_entity, e.key_column, string_to_array(c.json_path, '.')::text);
   create temporary table merge_src with (toast_tuple_target = 8160) on commit drop as
   select %s, c.page_id, c.rec, c.existed,
          %s,
-         coalesce(%s, false) as suspect
-    from (select %s, f.page_id, f.rec, f.existed,
+         coalesce(%s, false) as suspect%s
+    from (select %s, f.page_id, f.rec, f.existed,%s
                  %s
-            from (select %s, r.page_id, r.rec, %s as existed,
+            from (select %s, r.page_id, r.rec, %s as existed,%s
                          %s
                     from pg_temp.merge_recs r
                     %s
@@ -309,16 +332,73 @@ $f$,
     (select string_agg(format('c.%I', k), ', ') from unnest(v_keys) k),
     (select string_agg(format('c.%I', k), ', ') from unnest(v_cols) k),
     coalesce(array_to_string(v_suspect, E'\n                  or '), 'false'),
+    v_from,
     (select string_agg(format('f.%I', k), ', ') from unnest(v_keys) k),
+    case when v_history then ' f._prev_from, f._prev_deleted,' else '' end,
     array_to_string(v_lvl2, E',\n                 '),
     (select string_agg(format('%s as %I', k.expr, k.key), ', ') from unnest(v_keys, v_key_exprs) k(key, expr)),
     case when v_has_raw then format('t.%I is not null', e.key_column) else 'null::boolean' end,
+    case when v_history then format(' t._valid_from as _prev_from, %s as _prev_deleted,',
+                                    case when v_has_deleted then 't._deleted_at' else 'null::timestamptz' end) else '' end,
     array_to_string(v_lvl1, E',\n                         '),
     case when v_has_raw then format('left join %s t on %s', v_target, v_join) else '' end,
     v_x_def);
 
   -- upsert
-  if v_has_raw then
+  if v_has_raw and v_history then
+    -- with history: the update reads each changed row's old values through a self-join in the same
+    -- statement (o sees the row as it was before the statement) and returns them, so the closed
+    -- versions cost one insert of the changed rows, not a second scan; a row revived from a soft
+    -- delete closed its version when it was deleted, so it adds none
+    v_upsert := format($f$
+  -- upsert: new rows are inserted; changed or undeleted ones updated (unchanged ones never reached src);
+  -- history: the version each update replaced is closed in %17$s
+  insert into %1$s (%2$s, %3$s%4$s_raw, _valid_from)
+  select %5$s, %6$s%7$s s.rec, s._valid_from
+    from pg_temp.merge_src s
+   where not s.existed;
+  get diagnostics v_inserted = row_count;
+  with up as (
+    update %1$s t
+       set (%8$s%9$s, _raw%10$s%11$s, _valid_from) = row(%12$s%13$s, s.rec%14$s%15$s, s._valid_from)
+      from pg_temp.merge_src s
+      join %1$s o on %16$s
+     where s.existed and %18$s
+    returning %19$s, o._valid_from, %20$s as _old_deleted_at, t._valid_from as _new_from
+  ),
+  closed as (
+    insert into %17$s (%21$s, _valid_from, _valid_to, _ended_by, _ended_run_id)
+    select %22$s, u._valid_from, u._new_from, 'changed', p_run_id
+      from up u
+     where u._old_deleted_at is null
+  )
+  select count(*) into v_updated from up;
+$f$,
+      v_target,
+      (select string_agg(format('%I', k), ', ') from unnest(v_keys) k),
+      (select string_agg(format('%I', k), ', ') from unnest(v_cols) k),
+      case when cardinality(v_cols) > 0 then ', ' else '' end || case when v_has_run then '_run_id, ' else '' end,
+      (select string_agg(format('s.%I', k), ', ') from unnest(v_keys) k),
+      (select string_agg(format('s.%I', k), ', ') from unnest(v_cols) k),
+      case when cardinality(v_cols) > 0 then ', ' else '' end || case when v_has_run then 'p_run_id,' else '' end,
+      (select string_agg(format('%I', k), ', ') from unnest(v_cols) k),
+      case when v_has_run then case when cardinality(v_cols) > 0 then ', ' else '' end || '_run_id' else '' end,
+      case when v_has_synced then ', _synced_at' else '' end,
+      case when v_has_deleted then ', _deleted_at' else '' end,
+      (select string_agg(case when dc.keep_known then format('coalesce(s.%I, t.%I)', dc.column_name, dc.column_name)
+                              else format('s.%I', dc.column_name) end, ', ' order by dc.declared_order)
+         from keap_meta.entity_columns dc where dc.entity = p_entity and dc.child = '' and dc.source = 'record'),
+      case when v_has_run then case when cardinality(v_cols) > 0 then ', ' else '' end || 'p_run_id' else '' end,
+      case when v_has_synced then ', now()' else '' end,
+      case when v_has_deleted then ', null' else '' end,
+      (select string_agg(format('o.%I = s.%I', k, k), ' and ') from unnest(v_keys) k),
+      v_hist,
+      (select string_agg(format('t.%I = s.%I', k, k), ' and ') from unnest(v_keys) k),
+      (select string_agg(format('o.%I', k), ', ') from unnest(v_hist_cols) k),
+      case when v_has_deleted then 'o._deleted_at' else 'null::timestamptz' end,
+      (select string_agg(format('%I', k), ', ') from unnest(v_hist_cols) k),
+      (select string_agg(format('u.%I', k), ', ') from unnest(v_hist_cols) k));
+  elsif v_has_raw then
     v_upsert := format($f$
   -- upsert: new rows are inserted; changed or undeleted ones updated (unchanged ones never reached src)
   insert into %s (%s, %s%s_raw)
@@ -352,6 +432,17 @@ $f$,
       case when v_has_deleted then ', null' else '' end,
       (select string_agg(format('t.%I = s.%I', k, k), ' and ') from unnest(v_keys) k));
   else
+    -- a table with _valid_from (a child collection of another entity, e.g. contact_tags) gets it on
+    -- insert: the record's change time, or now(), never inside the key's last closed version
+    if v_valid_from then
+      v_from := format(', greatest(coalesce(%s, now())%s)',
+        (select coalesce(format('s.%I', c2.column_name), 'null::timestamptz') from (select 1) one
+           left join keap_meta.entity_columns c2 on c2.entity = p_entity and c2.child = '' and c2.change_marker),
+        case when to_regclass(format('keap_history.%I', (select relname from pg_class where oid = e.target_table))) is not null
+             then format(', (select max(h._valid_to) from keap_history.%I h where %s)', (select relname from pg_class where oid = e.target_table),
+                         (select string_agg(format('h.%I = s.%I', k, k), ' and ') from unnest(v_keys) k))
+             else '' end);
+    end if;
     v_upsert := format($f$
   -- upsert: new rows, and rows whose values changed (xmax = 0 tells inserts from updates)
   with up as (
@@ -370,10 +461,10 @@ $f$,
       v_target,
       (select string_agg(format('%I', k), ', ') from unnest(v_keys) k),
       (select string_agg(format('%I', k), ', ') from unnest(v_cols) k),
-      case when v_has_run then ', _run_id' else '' end,
+      case when v_has_run then ', _run_id' else '' end || case when v_valid_from then ', _valid_from' else '' end,
       (select string_agg(format('s.%I', k), ', ') from unnest(v_keys) k),
       (select string_agg(format('s.%I', k), ', ') from unnest(v_cols) k),
-      case when v_has_run then ', p_run_id' else '' end,
+      case when v_has_run then ', p_run_id' else '' end || v_from,
       (select string_agg(format('%I', k), ', ') from unnest(v_keys) k),
       (select string_agg(format('%I', k), ', ') from unnest(v_cols) k),
       case when v_has_run then ', _run_id' else '' end,
@@ -394,7 +485,13 @@ $f$,
     if not v_has_raw then
       raise exception 'entity % declares child % but its table % has no _raw', p_entity, ch.child, v_target using errcode = 'KR005';
     end if;
-    v_children := v_children || keap_meta.child_merge_sql(p_entity, e.key_column, ch.child);
+    if v_history then
+      v_children := v_children || keap_meta.child_history_sql(p_entity, e.key_column, ch.child, true)
+                               || keap_meta.child_merge_sql(p_entity, e.key_column, ch.child, true)
+                               || keap_meta.child_history_sql(p_entity, e.key_column, ch.child, false);
+    else
+      v_children := v_children || keap_meta.child_merge_sql(p_entity, e.key_column, ch.child);
+    end if;
   end loop;
 
   return format($f$create or replace procedure %s(p_run_id bigint, p_finish_sweep boolean default false)
@@ -456,10 +553,20 @@ comment on function keap_meta.merge_procedure_sql(text) is 'The text of keap.mer
 --                  no integer id or repeated id: skipped + issue, text over 65,535 characters: null + issue
 --   id_set         an array of ids; pairs still listed keep their other columns (applied_at), pairs no
 --                  longer listed are deleted, ids that are not integers: skipped + issue
-create or replace function keap_meta.child_merge_sql(p_entity text, p_parent_key text, p_child text) returns text
+drop function if exists keap_meta.child_merge_sql(text, text, text);
+create or replace function keap_meta.child_merge_sql(p_entity text, p_parent_key text, p_child text, p_history boolean default false)
+returns text
 language plpgsql stable
 as $gen$
 declare
+  -- with history (p_history): each inserted row gets _valid_from (keap_meta.child_valid_from_expr)
+  -- from the parent's new version and the snapshot pg_temp.merge_old_<child> (005-history.sql)
+  v_hist      regclass;
+  v_pkey      text[];
+  v_old       text := 'pg_temp.' || quote_ident('merge_old_' || p_child);
+  v_parent_h  text := '';        -- the parent's columns the items carry
+  v_from_col  text := '';
+  v_from_val  text := '';
   ch          keap_meta.entity_children;
   c           record;
   v_json_keys text[];
@@ -482,6 +589,16 @@ begin
               and not exists (select from pg_attribute a where a.attrelid = ch.target_table and a.attname = dc.column_name and not a.attisdropped) loop
     raise exception 'declared column %.% does not exist', ch.target_table, c.column_name using errcode = 'KR005';
   end loop;
+  if p_history then
+    v_hist := keap_meta.history_table(ch.target_table, p_entity);
+    v_pkey := keap_meta.primary_key_columns(ch.target_table);
+    if v_pkey is distinct from array[ch.parent_column, ch.key_column] and v_pkey is distinct from array[ch.key_column, ch.parent_column] then
+      raise exception 'child table % of % keeps history but its primary key is not (%, %)', ch.target_table, p_entity, ch.parent_column, ch.key_column
+        using errcode = 'KR005';
+    end if;
+    v_parent_h := ', s.existed as parent_existed, s._valid_from as parent_from';
+    v_from_col := ', _valid_from';
+  end if;
 
   if ch.kind = 'custom_fields' then
     return format($f$
@@ -489,7 +606,7 @@ begin
   -- repeated id: skipped with a row issue; text over max_long_text_chars(): stored as null with one)
   delete from %2$s c using pg_temp.merge_src s where s.existed and c.%3$I = s.%4$I;
   with items as (
-    select s.%4$I as parent_id, s.page_id, e.ord, e.cf, x.id, c.content,
+    select s.%4$I as parent_id, s.page_id, e.ord, e.cf, x.id, c.content%11$s,
            row_number() over (partition by s.%4$I, x.id order by e.ord) as nth,
            jsonb_typeof(c.content) = 'string' and length(c.content #>> '{}') > keap_meta.max_long_text_chars() as oversize
       from pg_temp.merge_src s
@@ -509,12 +626,16 @@ begin
       from items i
      where i.id is null or i.nth > 1 or i.oversize
   )
-  insert into %2$s (%3$I, %7$I, %8$I%9$s)
-  select i.parent_id, i.id, case when i.oversize then null else i.content end%10$s
+  insert into %2$s (%3$I, %7$I, %8$I%9$s%12$s)
+  select i.parent_id, i.id, case when i.oversize then null else i.content end%10$s%13$s
     from items i
    where i.id is not null and i.nth = 1;
 $f$, p_child, ch.target_table, ch.parent_column, p_parent_key, ch.json_path, p_entity, ch.key_column, ch.value_column,
-     case when v_has_run then ', _run_id' else '' end, case when v_has_run then ', p_run_id' else '' end);
+     case when v_has_run then ', _run_id' else '' end, case when v_has_run then ', p_run_id' else '' end,
+     v_parent_h, v_from_col,
+     case when p_history then ', ' || keap_meta.child_valid_from_expr(v_old, v_hist, array[ch.parent_column, ch.key_column], array['i.parent_id', 'i.id'],
+                                                                    array[ch.value_column], array['case when i.oversize then null else i.content end'],
+                                                                    'i.parent_from', 'i.parent_existed') else '' end);
   end if;
 
   if ch.kind = 'id_set' then
@@ -523,7 +644,7 @@ $f$, p_child, ch.target_table, ch.parent_column, p_parent_key, ch.json_path, p_e
   -- other columns, pairs no longer listed are deleted; an id that is not an integer is a row issue
   perform keap_meta.drop_temp_table(%11$L);
   create temporary table %11$I on commit drop as
-  select s.%4$I as parent_id, s.page_id, t.ord, t.raw, keap_meta.try_bigint(t.raw) as item_id
+  select s.%4$I as parent_id, s.page_id, t.ord, t.raw, keap_meta.try_bigint(t.raw) as item_id%12$s
     from pg_temp.merge_src s
     cross join lateral jsonb_array_elements_text(keap_meta.json_array(s.rec -> %5$L)) with ordinality t(raw, ord);
   insert into keap_meta.row_issues (run_id, entity, record_key, field, raw_value, problem, staged_page_id)
@@ -536,15 +657,17 @@ $f$, p_child, ch.target_table, ch.parent_column, p_parent_key, ch.json_path, p_e
    using pg_temp.merge_src s
    where s.existed and c.%3$I = s.%4$I
      and not exists (select from pg_temp.%11$I m where m.parent_id = c.%3$I and m.item_id = c.%7$I);
-  insert into %2$s (%3$I, %7$I%9$s)
-  select distinct m.parent_id, m.item_id%10$s
+  insert into %2$s (%3$I, %7$I%9$s%13$s)
+  select distinct m.parent_id, m.item_id%10$s%14$s
     from pg_temp.%11$I m
    where m.item_id is not null
   on conflict (%3$I, %7$I) do nothing;
 $f$, p_child, ch.target_table, ch.parent_column, p_parent_key, ch.json_path, p_entity, ch.key_column,
      format('%s is not an integer; skipped, kept in _raw', ch.noun),
      case when v_has_run then ', _run_id' else '' end, case when v_has_run then ', p_run_id' else '' end,
-     'merge_child_' || p_child);
+     'merge_child_' || p_child, v_parent_h, v_from_col,
+     case when p_history then ', ' || keap_meta.child_valid_from_expr(v_old, v_hist, array[ch.parent_column, ch.key_column], array['m.parent_id', 'm.item_id'],
+                                                                    '{}', '{}', 'm.parent_from', 'm.parent_existed') else '' end);
   end if;
 
   -- slots: the item flattened once; its slot plus the declared columns
@@ -583,7 +706,7 @@ $f$, p_child, ch.target_table, ch.parent_column, p_parent_key, ch.json_path, p_e
   -- repeated slot cannot be keyed: that item is skipped with a row issue and stays in _raw)
   delete from %2$s c using pg_temp.merge_src s where s.existed and c.%3$I = s.%4$I;
   with items as (
-    select s.%4$I as parent_id, s.page_id, e.item, e.ord, x.%5$I as slot,
+    select s.%4$I as parent_id, s.page_id, e.item, e.ord, x.%5$I as slot%20$s,
            row_number() over (partition by s.%4$I, x.%5$I order by e.ord) as nth,
            %6$s
       from pg_temp.merge_src s
@@ -601,8 +724,8 @@ $f$, p_child, ch.target_table, ch.parent_column, p_parent_key, ch.json_path, p_e
      where (keap_meta.slot_problem(i.slot, i.nth, %11$L, %12$L) is not null%13$s%14$s)
        and x.problem is not null
   )
-  insert into %2$s (%3$I, %15$I, %16$s%17$s)
-  select i.parent_id, i.slot, %18$s%19$s
+  insert into %2$s (%3$I, %15$I, %16$s%17$s%21$s)
+  select i.parent_id, i.slot, %18$s%19$s%22$s
     from items i
    where i.slot = any (%11$L) and i.nth = 1;
 $f$, p_child, ch.target_table, ch.parent_column, p_parent_key, ch.slot_path,
@@ -616,10 +739,14 @@ $f$, p_child, ch.target_table, ch.parent_column, p_parent_key, ch.slot_path,
      (select string_agg(format('%I', k), ', ') from unnest(v_cols) k),
      case when v_has_run then ', _run_id' else '' end,
      (select string_agg(format('i.%I', k), ', ') from unnest(v_cols) k),
-     case when v_has_run then ', p_run_id' else '' end);
+     case when v_has_run then ', p_run_id' else '' end,
+     v_parent_h, v_from_col,
+     case when p_history then ', ' || keap_meta.child_valid_from_expr(v_old, v_hist, array[ch.parent_column, ch.key_column], array['i.parent_id', 'i.slot'],
+                                                                    v_cols, (select array_agg(format('i.%I', k)) from unnest(v_cols) k),
+                                                                    'i.parent_from', 'i.parent_existed') else '' end);
 end
 $gen$;
-comment on function keap_meta.child_merge_sql(text, text, text) is 'Generator helper: the SQL of one child step of a generated merge (slots, custom_fields or id_set).';
+comment on function keap_meta.child_merge_sql(text, text, text, boolean) is 'Generator helper: the SQL of one child step of a generated merge (slots, custom_fields or id_set).';
 
 -- Generates (create or replace) keap.merge_<entity> from its declaration and comments it.
 create or replace function keap_meta.generate_merge(p_entity text) returns regprocedure

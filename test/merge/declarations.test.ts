@@ -25,6 +25,7 @@ const TOY = `
   select keap_meta.create_staging_table('widgets');
   insert into keap_meta.entities (entity, target_table, sync_order, description)
   values ('widgets', 'keap.widgets', 900, 'GET /widgets (test entity)');
+  select keap_meta.create_history_table(t) from unnest('{keap.widgets,keap.widget_parts,keap.widget_labels}'::regclass[]) t;
   select keap_meta.declare_entity('widgets', p_key_column => 'widget_id', p_collection => 'widgets');
   insert into keap_meta.entity_columns (entity, column_name, json_path, data_type, size, enum_values, json_shape, change_marker) values
     ('widgets', 'order',      'Order.Name',   'text',        'short', null, null, false),
