@@ -122,10 +122,11 @@ begin
   end if;
   if p_before then
     return format($f$
-  -- %1$s history: the written records' rows of %2$s as they were (compared after the step)
+  -- %1$s history: the written records' rows of %2$s as they were (compared after the step); read
+  -- by key (= any of an array: the planner cannot misjudge the unanalyzed merge_src into a scan)
   perform keap_meta.drop_temp_table(%3$L);
   create temporary table %3$I on commit drop as
-  select c.* from %2$s c join pg_temp.merge_src s on c.%4$I = s.%5$I where s.existed;
+  select c.* from %2$s c where c.%4$I = any (array(select s.%5$I from pg_temp.merge_src s where s.existed));
   create index on pg_temp.%3$I (%6$s);
 $f$, p_child, ch.target_table, v_old, ch.parent_column, p_parent_key,
      (select string_agg(format('%I', k), ', ') from unnest(v_key) k));
@@ -139,7 +140,7 @@ $f$, p_child, ch.target_table, v_old, ch.parent_column, p_parent_key,
          case when n._valid_from is null then 'deleted' else 'changed' end, p_run_id
     from pg_temp.%5$I o
     join pg_temp.merge_src s on s.%6$I = o.%7$I
-    left join %8$s n on %9$s
+    left join lateral (select n._valid_from from %8$s n where %9$s offset 0) n on true
    where n._valid_from is distinct from o._valid_from;
 $f$, p_child, v_hist,
      (select string_agg(format('%I', k), ', ') from unnest(v_cols) k),
