@@ -77,6 +77,33 @@ async function report(db: Db): Promise<void> {
   }
 }
 
+/**
+ * History (keap_history): one contact changed twice more in the sandbox (a new owner, then a new
+ * e-mail), synced after each change, then every version the warehouse kept of it, with the e-mail it
+ * had during each version (keap_history.contact_emails_as_of) - the demo database is kept between
+ * runs, so earlier runs' versions show too.
+ */
+async function showHistory(db: Db, sb: Sandbox, config: ReturnType<typeof loadConfig>): Promise<number> {
+  const id = Number([...sb.store.list('contacts')][0]!.id);
+  let exitCode = 0;
+  for (const patch of [{ owner_id: '9001' }, { email_addresses: [{ email: `history.demo.${Date.now()}@example.com`, field: 'EMAIL1' }] }]) {
+    sb.store.updateContact(id, patch);
+    const r = await runSync({ db, config }, { trigger: 'demo', entities: ['contacts'] });
+    exitCode = Math.max(exitCode, r.exitCode);
+  }
+  const versions = await db.sql`
+    select v._valid_from, v._valid_to, v._ended_by, v.given_name, v.job_title, v.owner_id,
+           (select e.email from keap_history.contact_emails_as_of(v._valid_from) e where e.contact_id = v.contact_id and e.field = 'EMAIL1') as email
+      from keap_history.contacts_versions v where v.contact_id = ${id} order by v._valid_from`;
+  const ts = (d: Date) => (Number.isFinite(d.getTime()) ? d.toISOString().replace('T', ' ').slice(0, 19) : 'now'.padEnd(19));
+  console.log(`  contact ${id}: ${versions.length} versions (keap_history.contacts_versions; the last one is the live row)`);
+  for (const v of versions) {
+    console.log(`  ${ts(v._valid_from as Date)} .. ${ts(v._valid_to as Date)}  ${String(v._ended_by ?? 'current').padEnd(8)} `
+      + `${v.given_name ?? ''} | ${v.job_title ?? '-'} | owner ${v.owner_id ?? '-'} | ${v.email ?? '-'}`);
+  }
+  return exitCode;
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: { contacts: { type: 'string' }, seed: { type: 'string' }, 'latency-ms': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
@@ -126,6 +153,9 @@ async function main(): Promise<number> {
     const sweep = await runSync({ db, config }, { full: true, entities: ['contacts'], trigger: 'demo', onLine: (l) => console.log(`  ${l}`) });
     printSummary(sweep.value, sweep.runId, sweep.status);
 
+    console.log('\n5. History: one contact changed twice more, each change synced');
+    const historyExit = await showHistory(db, sb, config);
+
     await report(db);
     const s = sb.stats();
     console.log(`\nSandbox saw ${s.totalRequests} requests, ${s.throttleViolations} throttle violations, peak concurrency ${s.peakConcurrency}.`);
@@ -138,7 +168,8 @@ async function main(): Promise<number> {
     console.log("A run's trace, and live status (run it in another terminal during a sync):");
     console.log('  npm run trace -- latest');
     console.log('  npm run status -- --watch');
-    return Math.max(full.exitCode, inc.exitCode, sweep.exitCode);
+    console.log("  select * from keap_history.contacts_as_of(now() - interval '1 hour') limit 10;");
+    return Math.max(full.exitCode, inc.exitCode, sweep.exitCode, historyExit);
   } finally {
     await db.close();
     await sb.close();
