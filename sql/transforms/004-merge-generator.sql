@@ -115,6 +115,7 @@ declare
   v_hist_cols    text[];        -- columns a version copies from the row
   v_from         text := '';    -- src: the new version's start (the history clock)
   v_valid_from   boolean;       -- the target has _valid_from (maintained when it keeps history)
+  v_sql_child    text;
   v_marker       text;          -- JSON path of the change marker, as a text[] literal
   v_parent_col   text;          -- column filled from parent_key (nested lists)
   v_keys         text[];        -- key columns (record id, parent, constants) in declared order
@@ -486,8 +487,15 @@ $f$,
       raise exception 'entity % declares child % but its table % has no _raw', p_entity, ch.child, v_target using errcode = 'KR005';
     end if;
     if v_history then
+      v_sql_child := keap_meta.child_merge_sql(p_entity, e.key_column, ch.child, true);
+      -- a child kind must give each row it inserts its history clock, or unchanged rows would look changed
+      if strpos(v_sql_child, '_valid_from') = 0 then
+        raise exception 'child % of % (kind %) keeps history, but its step does not set _valid_from', ch.child, p_entity, ch.kind
+          using errcode = 'KR005',
+                hint = 'In keap_meta.child_merge_sql, give the kind''s insert the column _valid_from with keap_meta.child_valid_from_expr(...) as the slots kind does, or set has_history = false for the entity.';
+      end if;
       v_children := v_children || keap_meta.child_history_sql(p_entity, e.key_column, ch.child, true)
-                               || keap_meta.child_merge_sql(p_entity, e.key_column, ch.child, true)
+                               || v_sql_child
                                || keap_meta.child_history_sql(p_entity, e.key_column, ch.child, false);
     else
       v_children := v_children || keap_meta.child_merge_sql(p_entity, e.key_column, ch.child);

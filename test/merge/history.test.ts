@@ -292,3 +292,51 @@ describe('a toy entity declared only as data', () => {
     expect(c!.f).toMatch(/as they were at the instant p_at/);
   });
 });
+
+describe('the README History queries', () => {
+  /** The statements of the README's History sql block, those whose tables exist here (orders and opportunities come with their entities). */
+  async function readmeQueries(): Promise<string[]> {
+    const { readFileSync } = await import('node:fs');
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## History'), readme.indexOf('\n## ', readme.indexOf('## History') + 5));
+    const block = section.slice(section.indexOf('```sql') + 6, section.indexOf('```', section.indexOf('```sql') + 6));
+    const statements = block.replace(/--.*$/gm, '').split(';').map((q) => q.trim()).filter(Boolean);
+    const out: string[] = [];
+    for (const q of statements) {
+      const rels = [...q.matchAll(/\b(keap(?:_history)?\.[a-z_]+)\b(?!\s*\()/g)].map((m) => m[1]!);
+      const [ok] = await db.sql`select coalesce(bool_and(to_regclass(r) is not null), true) as ok from unnest(${rels}::text[]) r`;
+      if (ok!.ok) out.push(q);
+    }
+    return out;
+  }
+
+  it('run, and answer who owned a contact in March and which tags were removed last week', async () => {
+    await sync([contact(42, { owner_id: '1', update_time: '2026-02-20T00:00:00Z' })]);
+    await sync([contact(42, { owner_id: '2', update_time: '2026-03-10T00:00:00Z' })]);
+    await sync([contact(42, { owner_id: '3', update_time: '2026-04-05T00:00:00Z' })]);
+    const lastWeek = new Date(Date.now() - 7 * 86400_000);
+    const [w] = await db.sql`select date_trunc('week', now()) - interval '1 week' + interval '2 days' as t`;
+    await sync([contact(43, { tag_ids: ['10', '11'], update_time: new Date(lastWeek.getTime() - 30 * 86400_000).toISOString() })]);
+    await sync([contact(43, { tag_ids: ['10'], update_time: (w!.t as Date).toISOString() })]);
+
+    const queries = await readmeQueries();
+    expect(queries.length).toBeGreaterThanOrEqual(4);
+    const results = [];
+    for (const q of queries) results.push(await db.sql.unsafe(q));
+    expect(results[0]!.map((r) => String(r.owner_id))).toEqual(['1', '2']);
+    expect(String(results[1]![0]!.owner_id)).toBe('2');
+    expect(results[2]!.filter((r) => r.contact_id === 43).map((r) => Number(r.tag_id))).toEqual([11]);
+  });
+
+  it('as-of on one key and on a whole table can use the history indexes', async () => {
+    const plans = await db.sql.begin(async (tx) => {
+      await tx`set local enable_seqscan = off`;
+      const one = await tx`explain select * from keap_history.contacts_as_of('2026-03-15') where contact_id = 42`;
+      const all = await tx`explain select count(*) from keap_history.contacts_as_of('2026-03-15')`;
+      return [one, all].map((p) => p.map((r) => r['QUERY PLAN']).join('\n'));
+    });
+    expect(plans[0]).toMatch(/contacts_no_overlap|contacts_during/);
+    expect(plans[0]).toMatch(/contacts_pkey/);
+    expect(plans[1]).toMatch(/contacts_during|contacts_no_overlap/);
+  });
+});
