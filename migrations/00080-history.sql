@@ -138,8 +138,10 @@ $$;
 comment on function keap_meta.create_history_table(regclass) is
   'Creates keap_history.<table> for a keap table (its typed columns, _valid_from, _valid_to, _ended_by, _ended_run_id; no overlapping intervals per key; GiST indexes for as-of queries) and adds _valid_from to the keap table. Idempotent: called again, it adds the columns the keap table gained since. The one line an entity''s migration adds per table: select keap_meta.create_history_table(''keap.<table>'');';
 
--- Every table of schema keap that exists now.
+-- Every table of schema keap that exists now (with a primary key: a version is keyed by it; a table
+-- without one has no entity merge to write its history, and its entity's merge would say so).
 select keap_meta.create_history_table(c.oid::regclass)
   from pg_class c join pg_namespace n on n.oid = c.relnamespace
  where n.nspname = 'keap' and c.relkind in ('r', 'p')
+   and exists (select from pg_index i where i.indrelid = c.oid and i.indisprimary)
  order by c.relname;

@@ -488,11 +488,10 @@ $f$,
     end if;
     if v_history then
       v_sql_child := keap_meta.child_merge_sql(p_entity, e.key_column, ch.child, true);
-      -- a child kind must give each row it inserts its history clock, or unchanged rows would look changed
+      -- a child kind whose step does not give its rows the history clock gets it from a fix-up
+      -- (correct, but a second write of the rows it inserted; the built-in kinds set it on insert)
       if strpos(v_sql_child, '_valid_from') = 0 then
-        raise exception 'child % of % (kind %) keeps history, but its step does not set _valid_from', ch.child, p_entity, ch.kind
-          using errcode = 'KR005',
-                hint = 'In keap_meta.child_merge_sql, give the kind''s insert the column _valid_from with keap_meta.child_valid_from_expr(...) as the slots kind does, or set has_history = false for the entity.';
+        v_sql_child := v_sql_child || keap_meta.child_valid_from_fixup_sql(p_entity, e.key_column, ch.child);
       end if;
       v_children := v_children || keap_meta.child_history_sql(p_entity, e.key_column, ch.child, true)
                                || v_sql_child

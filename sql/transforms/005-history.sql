@@ -152,6 +152,45 @@ $gen$;
 comment on function keap_meta.child_history_sql(text, text, text, boolean) is
   'Generator helper: the SQL around one child step of a merge with history: the snapshot of the written parents'' child rows (p_before), or the closed versions of the rows that changed or are gone.';
 
+-- For a child kind whose step inserts rows without _valid_from (a kind added to
+-- keap_meta.child_merge_sql without the history clock): after the step, the written parents' rows
+-- get the start keap_meta.child_valid_from_expr gives them (the old start for an unchanged value).
+-- Compared on the declared child columns and the value column; keyed on the child's primary key.
+create or replace function keap_meta.child_valid_from_fixup_sql(p_entity text, p_parent_key text, p_child text) returns text
+language plpgsql stable
+as $gen$
+declare
+  ch     keap_meta.entity_children;
+  v_key  text[];
+  v_vals text[];
+  v_expr text;
+begin
+  select * into strict ch from keap_meta.entity_children where entity = p_entity and child = p_child;
+  v_key := keap_meta.primary_key_columns(ch.target_table);
+  select coalesce(array_agg(dc.column_name::text order by dc.declared_order), '{}') into v_vals
+    from keap_meta.entity_columns dc where dc.entity = p_entity and dc.child = p_child and dc.column_name <> all (v_key);
+  if ch.value_column is not null and ch.value_column <> all (v_vals) then
+    v_vals := v_vals || ch.value_column;
+  end if;
+  v_expr := keap_meta.child_valid_from_expr(
+    format('pg_temp.%I', 'merge_old_' || p_child), keap_meta.history_table(ch.target_table, p_entity),
+    v_key, (select array_agg(format('n.%I', k)) from unnest(v_key) k),
+    v_vals, coalesce((select array_agg(format('n.%I', k)) from unnest(v_vals) k), '{}'),
+    's._valid_from', 's.existed');
+  return format($f$
+  -- %1$s history clock: this kind's step inserts its rows without it, so the written records' rows
+  -- get it here (an unchanged value keeps its start)
+  update %2$s n
+     set _valid_from = %3$s
+    from pg_temp.merge_src s
+   where n.%4$I = s.%5$I and n.%4$I = any (array(select s2.%5$I from pg_temp.merge_src s2))
+     and n._valid_from is distinct from (%3$s);
+$f$, p_child, ch.target_table, v_expr, ch.parent_column, p_parent_key);
+end
+$gen$;
+comment on function keap_meta.child_valid_from_fixup_sql(text, text, text) is
+  'Generator helper: for a child kind whose step does not set _valid_from, the update that gives the written records'' child rows their history clock after the step.';
+
 -- The reading side of one history table: keap_history.<table>_versions (every version: the closed
 -- ones, and the current rows of the keap table with _valid_to = infinity) and
 -- keap_history.<table>_as_of(instant) (the rows as they were at that instant; an inlined SQL

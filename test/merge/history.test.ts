@@ -293,6 +293,37 @@ describe('a toy entity declared only as data', () => {
   });
 });
 
+describe('a child kind that does not set the history clock itself', () => {
+  it('gets it from the fix-up step: unchanged values keep their start, changed ones start with the parent version', async () => {
+    // Simulate a kind without history support: the step generated as if history were off.
+    await db.sql.unsafe(`
+      alter function keap_meta.child_merge_sql(text, text, text, boolean) rename to child_merge_sql_real;
+      create function keap_meta.child_merge_sql(p_entity text, p_parent_key text, p_child text, p_history boolean default false)
+      returns text language sql as $$ select keap_meta.child_merge_sql_real(p_entity, p_parent_key, p_child, false) $$;
+      select keap_meta.generate_merge('gadgets');
+      drop function keap_meta.child_merge_sql(text, text, text, boolean);
+      alter function keap_meta.child_merge_sql_real(text, text, text, boolean) rename to child_merge_sql;`);
+    const [p] = await db.sql`select pg_get_functiondef('keap.merge_gadgets(bigint, boolean)'::regprocedure) as def`;
+    expect(p!.def).toContain('history clock: this kind');
+    const run = await startRun(db.sql);
+    const put = async (name: string, t: string, parts: Obj[]) => {
+      await db.sql.unsafe(`insert into keap_staging.gadgets (run_id, page_no, traversal, payload) values ($1, 1, 'incremental', $2::text::jsonb)`,
+        [run.runId, JSON.stringify({ gadgets: [{ id: '2', name, update_time: t, parts }] })]);
+      await db.sql`call keap.merge_gadgets(${run.runId}, false)`;
+    };
+    await put('a', '2026-01-01T00:00:00Z', [{ slot: 'LEFT', name: 'bolt' }, { slot: 'RIGHT', name: 'nut' }]);
+    await put('b', '2026-02-01T00:00:00Z', [{ slot: 'LEFT', name: 'bolt' }, { slot: 'RIGHT', name: 'washer' }]);
+    await put('c', '2026-03-01T00:00:00Z', [{ slot: 'RIGHT', name: 'washer' }]);
+    await run.end();
+    expect(await db.sql`select slot, part_name, _valid_from, _ended_by from keap_history.gadget_parts_versions where gadget_id = 2 order by slot, _valid_from`).toEqual([
+      { slot: 'LEFT', part_name: 'bolt', _valid_from: T('2026-01-01T00:00:00Z'), _ended_by: 'deleted' },
+      { slot: 'RIGHT', part_name: 'nut', _valid_from: T('2026-01-01T00:00:00Z'), _ended_by: 'changed' },
+      { slot: 'RIGHT', part_name: 'washer', _valid_from: T('2026-02-01T00:00:00Z'), _ended_by: null },
+    ]);
+    await db.sql`select keap_meta.generate_merge('gadgets')`;
+  });
+});
+
 describe('the README History queries', () => {
   /** The statements of the README's History sql block, those whose tables exist here (orders and opportunities come with their entities). */
   async function readmeQueries(): Promise<string[]> {
