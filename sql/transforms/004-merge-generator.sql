@@ -116,6 +116,11 @@ declare
   v_from         text := '';    -- src: the new version's start (the history clock)
   v_valid_from   boolean;       -- the target has _valid_from (maintained when it keeps history)
   v_sql_child    text;
+  v_ins_cols     text;          -- upsert pieces shared by the merges with and without history
+  v_ins_vals     text;
+  v_set_cols     text;
+  v_set_vals     text;
+  v_match        text;
   v_marker       text;          -- JSON path of the change marker, as a text[] literal
   v_parent_col   text;          -- column filled from parent_key (nested lists)
   v_keys         text[];        -- key columns (record id, parent, constants) in declared order
@@ -346,6 +351,22 @@ $f$,
     v_x_def);
 
   -- upsert
+  if v_has_raw then
+    -- the insert's columns and values, the update's set list and values, its match on the key
+    v_ins_cols := (select string_agg(format('%I', k), ', ') from unnest(v_keys || v_cols) k)
+                  || case when v_has_run then ', _run_id' else '' end || ', _raw';
+    v_ins_vals := (select string_agg(format('s.%I', k), ', ') from unnest(v_keys || v_cols) k)
+                  || case when v_has_run then ', p_run_id' else '' end || ', s.rec';
+    v_set_cols := (select string_agg(format('%I', k), ', ') from unnest(v_cols || case when v_has_run then array['_run_id'] else '{}' end) k)
+                  || case when cardinality(v_cols) > 0 or v_has_run then ', ' else '' end || '_raw'
+                  || case when v_has_synced then ', _synced_at' else '' end || case when v_has_deleted then ', _deleted_at' else '' end;
+    v_set_vals := coalesce((select string_agg(case when dc.keep_known then format('coalesce(s.%I, t.%I)', dc.column_name, dc.column_name)
+                                                   else format('s.%I', dc.column_name) end, ', ' order by dc.declared_order)
+                              from keap_meta.entity_columns dc where dc.entity = p_entity and dc.child = '' and dc.source = 'record') || ', ', '')
+                  || case when v_has_run then 'p_run_id, ' else '' end || 's.rec'
+                  || case when v_has_synced then ', now()' else '' end || case when v_has_deleted then ', null' else '' end;
+    v_match := (select string_agg(format('t.%I = s.%I', k, k), ' and ') from unnest(v_keys) k);
+  end if;
   if v_has_raw and v_history then
     -- with history: the update reads each changed row's old values through a self-join in the same
     -- statement (o sees the row as it was before the statement) and returns them, so the closed
@@ -353,48 +374,30 @@ $f$,
     -- delete closed its version when it was deleted, so it adds none
     v_upsert := format($f$
   -- upsert: new rows are inserted; changed or undeleted ones updated (unchanged ones never reached src);
-  -- history: the version each update replaced is closed in %17$s
-  insert into %1$s (%2$s, %3$s%4$s_raw, _valid_from)
-  select %5$s, %6$s%7$s s.rec, s._valid_from
+  -- history: the version each update replaced is closed in %8$s
+  insert into %1$s (%2$s, _valid_from)
+  select %3$s, s._valid_from
     from pg_temp.merge_src s
    where not s.existed;
   get diagnostics v_inserted = row_count;
   with up as (
     update %1$s t
-       set (%8$s%9$s, _raw%10$s%11$s, _valid_from) = row(%12$s%13$s, s.rec%14$s%15$s, s._valid_from)
+       set (%4$s, _valid_from) = row(%5$s, s._valid_from)
       from pg_temp.merge_src s
-      join %1$s o on %16$s
-     where s.existed and %18$s
-    returning %19$s, o._valid_from, %20$s as _old_deleted_at, t._valid_from as _new_from
+      join %1$s o on %7$s
+     where s.existed and %6$s
+    returning %9$s, o._valid_from, %10$s as _old_deleted_at, t._valid_from as _new_from
   ),
   closed as (
-    insert into %17$s (%21$s, _valid_from, _valid_to, _ended_by, _ended_run_id)
-    select %22$s, u._valid_from, u._new_from, 'changed', p_run_id
+    insert into %8$s (%11$s, _valid_from, _valid_to, _ended_by, _ended_run_id)
+    select %12$s, u._valid_from, u._new_from, 'changed', p_run_id
       from up u
      where u._old_deleted_at is null
   )
   select count(*) into v_updated from up;
 $f$,
-      v_target,
-      (select string_agg(format('%I', k), ', ') from unnest(v_keys) k),
-      (select string_agg(format('%I', k), ', ') from unnest(v_cols) k),
-      case when cardinality(v_cols) > 0 then ', ' else '' end || case when v_has_run then '_run_id, ' else '' end,
-      (select string_agg(format('s.%I', k), ', ') from unnest(v_keys) k),
-      (select string_agg(format('s.%I', k), ', ') from unnest(v_cols) k),
-      case when cardinality(v_cols) > 0 then ', ' else '' end || case when v_has_run then 'p_run_id,' else '' end,
-      (select string_agg(format('%I', k), ', ') from unnest(v_cols) k),
-      case when v_has_run then case when cardinality(v_cols) > 0 then ', ' else '' end || '_run_id' else '' end,
-      case when v_has_synced then ', _synced_at' else '' end,
-      case when v_has_deleted then ', _deleted_at' else '' end,
-      (select string_agg(case when dc.keep_known then format('coalesce(s.%I, t.%I)', dc.column_name, dc.column_name)
-                              else format('s.%I', dc.column_name) end, ', ' order by dc.declared_order)
-         from keap_meta.entity_columns dc where dc.entity = p_entity and dc.child = '' and dc.source = 'record'),
-      case when v_has_run then case when cardinality(v_cols) > 0 then ', ' else '' end || 'p_run_id' else '' end,
-      case when v_has_synced then ', now()' else '' end,
-      case when v_has_deleted then ', null' else '' end,
-      (select string_agg(format('o.%I = s.%I', k, k), ' and ') from unnest(v_keys) k),
-      v_hist,
-      (select string_agg(format('t.%I = s.%I', k, k), ' and ') from unnest(v_keys) k),
+      v_target, v_ins_cols, v_ins_vals, v_set_cols, v_set_vals, v_match,
+      (select string_agg(format('o.%I = s.%I', k, k), ' and ') from unnest(v_keys) k), v_hist,
       (select string_agg(format('o.%I', k), ', ') from unnest(v_hist_cols) k),
       case when v_has_deleted then 'o._deleted_at' else 'null::timestamptz' end,
       (select string_agg(format('%I', k), ', ') from unnest(v_hist_cols) k),
@@ -402,36 +405,18 @@ $f$,
   elsif v_has_raw then
     v_upsert := format($f$
   -- upsert: new rows are inserted; changed or undeleted ones updated (unchanged ones never reached src)
-  insert into %s (%s, %s%s_raw)
-  select %s, %s%s s.rec
+  insert into %1$s (%2$s)
+  select %3$s
     from pg_temp.merge_src s
    where not s.existed;
   get diagnostics v_inserted = row_count;
-  update %s t
-     set (%s%s, _raw%s%s) = row(%s%s, s.rec%s%s)
+  update %1$s t
+     set (%4$s) = row(%5$s)
     from pg_temp.merge_src s
-   where s.existed and %s;
+   where s.existed and %6$s;
   get diagnostics v_updated = row_count;
 $f$,
-      v_target,
-      (select string_agg(format('%I', k), ', ') from unnest(v_keys) k),
-      (select string_agg(format('%I', k), ', ') from unnest(v_cols) k),
-      case when cardinality(v_cols) > 0 then ', ' else '' end || case when v_has_run then '_run_id, ' else '' end,
-      (select string_agg(format('s.%I', k), ', ') from unnest(v_keys) k),
-      (select string_agg(format('s.%I', k), ', ') from unnest(v_cols) k),
-      case when cardinality(v_cols) > 0 then ', ' else '' end || case when v_has_run then 'p_run_id,' else '' end,
-      v_target,
-      (select string_agg(format('%I', k), ', ') from unnest(v_cols) k),
-      case when v_has_run then case when cardinality(v_cols) > 0 then ', ' else '' end || '_run_id' else '' end,
-      case when v_has_synced then ', _synced_at' else '' end,
-      case when v_has_deleted then ', _deleted_at' else '' end,
-      (select string_agg(case when dc.keep_known then format('coalesce(s.%I, t.%I)', dc.column_name, dc.column_name)
-                              else format('s.%I', dc.column_name) end, ', ' order by dc.declared_order)
-         from keap_meta.entity_columns dc where dc.entity = p_entity and dc.child = '' and dc.source = 'record'),
-      case when v_has_run then case when cardinality(v_cols) > 0 then ', ' else '' end || 'p_run_id' else '' end,
-      case when v_has_synced then ', now()' else '' end,
-      case when v_has_deleted then ', null' else '' end,
-      (select string_agg(format('t.%I = s.%I', k, k), ' and ') from unnest(v_keys) k));
+      v_target, v_ins_cols, v_ins_vals, v_set_cols, v_set_vals, v_match);
   else
     -- a table with _valid_from (a child collection of another entity, e.g. contact_tags) gets it on
     -- insert: the record's change time, or now(), never inside the key's last closed version
