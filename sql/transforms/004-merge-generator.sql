@@ -11,6 +11,10 @@
 --             conflict ... where changed, counted with xmax = 0 (tables without _raw);
 --   issues    row issues only for suspect rows, field by field;
 --   children  each written record's child rows replaced (slots, custom field values, id sets);
+--   history   (keap_meta.entities.has_history, 005-history.sql) the update returns the rows it replaced
+--             (a self-join in the same statement) and closes their versions in keap_history; each child
+--             step is bracketed by a snapshot of the old rows and the closing of the ones that changed
+--             or are gone; new rows get _valid_from (the history clock);
 --   end       keap_meta.complete_entity_merge: cursor, pages merged, delete detection, merge log.
 -- Every identifier is quoted with format('%I') and every literal with format('%L'); the declaration
 -- tables also refuse names that are not plain lower-case identifiers or dotted JSON paths.
