@@ -464,6 +464,9 @@ async function syncEntity(
       // (Not in a newest-first traversal: its last page is known only once staged, and a request
       // past it would be wasted quota.)
       const guess = def.collectionKey && !page.parseError && !stopBelow ? guessNextToken(page.rawText) : undefined;
+      // No next page in sight: the next parent's first page is asked for meanwhile instead (a
+      // nested list such as /tags/{id}/contacts is mostly one page per parent).
+      const nextParent = !guess && !page.parseError && !opts.dryRun && current.parentIndex + 1 < parents.length ? request(current.parentIndex + 1, undefined) : undefined;
       const speculative = guess ? request(current.parentIndex, guess) : undefined;
       const parentKey = parent === null ? null : String(parent);
       let staged = await stagePage(sql, def, ctx.runId, page, pages, traversal, parentKey, stopBelow?.path);
@@ -483,7 +486,7 @@ async function syncEntity(
       // Newest first: a page reaching below the watermark is the last one this traversal needs.
       const reachedWatermark = !!stopBelow && !!staged.oldest && staged.oldest.getTime() < stopBelow.since.getTime();
       if (staged.token && staged.count > 0 && !reachedWatermark) next = speculative && guess === staged.token ? speculative : request(current.parentIndex, staged.token);
-      else next = current.parentIndex + 1 < parents.length ? request(current.parentIndex + 1, undefined) : undefined;
+      else next = current.parentIndex + 1 < parents.length ? (nextParent ?? request(current.parentIndex + 1, undefined)) : undefined;
       // A newest-first traversal merges once, at its end: a merge before it reaches the
       // watermark could not move the cursor anyway (and its pages are few).
       if (!stopBelow) merges.staged(staged.count);
