@@ -359,6 +359,17 @@ describe('the README History queries', () => {
     expect(results[2]!.filter((r) => r.contact_id === 43).map((r) => Number(r.tag_id))).toEqual([11]);
   });
 
+  it('keap_ops.history_sizes shows each history beside its table and the entity that writes it', async () => {
+    await db.sql`analyze keap_history.contacts`;
+    const rows = await db.sql`select table_name, history_table, entities, has_history, version_estimate::int as versions
+                                from keap_ops.history_sizes where table_name in ('keap.contacts', 'keap.contact_tags') order by 1`;
+    expect(rows).toEqual([
+      { table_name: 'keap.contact_tags', history_table: 'keap_history.contact_tags', entities: 'contacts', has_history: true, versions: expect.any(Number) },
+      { table_name: 'keap.contacts', history_table: 'keap_history.contacts', entities: 'contacts', has_history: true, versions: expect.any(Number) },
+    ]);
+    expect(rows[1]!.versions).toBeGreaterThan(0);
+  });
+
   it('as-of on one key and on a whole table can use the history indexes', async () => {
     const plans = await db.sql.begin(async (tx) => {
       await tx`set local enable_seqscan = off`;
