@@ -752,7 +752,8 @@ declare
 begin
   select * into strict e from keap_meta.entities where entity = p_entity;
   select max(marker_at) filter (where traversal in ('incremental', 'full')),
-         max(id) filter (where traversal = 'full' and e.listing = 'keyset')
+         -- (no keyset position for surrogate keys: they are hashes, and such lists cannot resume by id)
+         max(id) filter (where traversal = 'full' and e.listing = 'keyset' and e.key_paths is null)
     into v_max_marker, v_max_full_id
     from pg_temp.merge_recs;
   perform keap_meta.advance_cursor(p_entity, p_run_id, v_max_marker, v_max_full_id);
