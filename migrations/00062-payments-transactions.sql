@@ -8,7 +8,8 @@
 -- Transactions have no id in Keap v2: transaction_key is a surrogate, the first 64 bits of md5 of
 -- the JSON array [transaction_time, contact_id, amount, transaction_method, payment_id,
 -- external_reference_id, merchant_account_id] (keap_meta.record_key with keap_meta.entities.key_paths),
--- the fields that identify a transaction and do not change when its status does.
+-- the fields that identify a transaction and do not change when its status does. Two transactions
+-- equal in all seven would share a key (the newest listed wins); Keap's reference ids make that unlikely.
 
 create table keap.payments (
   payment_id              bigint primary key,
