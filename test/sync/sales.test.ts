@@ -238,6 +238,32 @@ describe('sales entities against the sandbox', () => {
     expect(s.billing_amount).toBe('19.9');
   });
 
+  it('what since_time cannot see (a late change to an old payment or transaction) the sweep catches, on the same keys', async () => {
+    // since_time filters payment_time / transaction_time (the notes' best reading), which a status
+    // change does not move: the incremental run misses it by design, the full sweep must not.
+    const payment = list('payments')[2]!;
+    sb.store.update('payments', payment.id, { status: 'APPROVED', note: 'approved late – “manual review”' });
+    const txnIds = sb.store.collection('transactions');
+    const txn = list('transactions')[4]!;
+    sb.store.update('transactions', txnIds.idOf(4), { status: 'FAILED', error_details: 'Chargeback', is_successful: false });
+    const [{ n: keysBefore }] = await db.sql`select count(*)::int as n from keap.transactions`;
+
+    const inc = await runSync({ db, config: sandboxConfig(sb) }, { trigger: 'test', entities: ['payments', 'transactions'] });
+    expect((await salesCounts(inc.runId)).payments).toMatchObject({ updated: 0 });
+    const [stale] = await db.sql`select note from keap.payments where payment_id = ${payment.id}`;
+    expect(stale.note).not.toBe('approved late – “manual review”');
+
+    const sweep = await runSync({ db, config: sandboxConfig(sb) }, { trigger: 'test', full: true, entities: ['payments', 'transactions'] });
+    const counts = await salesCounts(sweep.runId);
+    expect(counts.payments).toMatchObject({ inserted: 0, updated: 1, deleted: 0 });
+    // The transaction keeps its surrogate key: one row updated, nothing inserted or deleted.
+    expect(counts.transactions).toMatchObject({ inserted: 0, updated: 1, deleted: 0 });
+    expect(await db.sql`select count(*)::int as n from keap.transactions`).toEqual([{ n: keysBefore }]);
+    const [t] = await db.sql`select status, error_details from keap.transactions where transacted_at = ${txn.transaction_time} and amount = ${String(Number(txn.amount.toPrecision(15)))}::numeric`;
+    expect(t).toEqual({ status: 'FAILED', error_details: 'Chargeback' });
+    await expectSalesEqualSandbox();
+  });
+
   it('a deletion in the sandbox is marked by the next sweep', async () => {
     const victims = {
       orders: Number(list('orders')[7]!.id),
