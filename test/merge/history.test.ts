@@ -65,6 +65,19 @@ async function overlaps(view: string, key: string[]): Promise<number> {
   return r!.n as number;
 }
 
+describe('every keap table', () => {
+  it('has its history table, a _versions view and an _as_of function, and every declared entity but tagged_contacts keeps history', async () => {
+    const missing = await db.sql`
+      select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+       where n.nspname = 'keap' and c.relkind = 'r' and exists (select from pg_index i where i.indrelid = c.oid and i.indisprimary)
+         and (to_regclass('keap_history.' || c.relname) is null or to_regclass('keap_history.' || c.relname || '_versions') is null
+              or to_regprocedure('keap_history.' || c.relname || '_as_of(timestamptz)') is null)`;
+    expect(missing).toEqual([]);
+    const off = await db.sql`select entity from keap_meta.entities where not has_history order by entity`;
+    expect(off.map((e) => e.entity)).toEqual(['tagged_contacts']);
+  });
+});
+
 describe('a contact changed three times', () => {
   const at = ['2026-01-10T00:00:00Z', '2026-02-10T00:00:00Z', '2026-03-10T00:00:00Z', '2026-04-10T00:00:00Z'];
   const owners = ['11', '12', '13', '14'];
