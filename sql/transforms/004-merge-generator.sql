@@ -456,6 +456,19 @@ comment on function keap_meta.merge_procedure_sql(text) is 'The text of keap.mer
 --                  no integer id or repeated id: skipped + issue, text over 65,535 characters: null + issue
 --   id_set         an array of ids; pairs still listed keep their other columns (applied_at), pairs no
 --                  longer listed are deleted, ids that are not integers: skipped + issue
+--   keyed          objects keyed by an integer id field of the item (slot_path; e.g. a stage's
+--                  checklist items): the slots step with any integer as the key; no integer id or a
+--                  repeated id: skipped + issue
+
+-- Why a keyed child item cannot be keyed: no integer id, or the id listed again for the same parent.
+create or replace function keap_meta.keyed_problem(p_key bigint, p_nth bigint, p_noun text) returns text
+language sql immutable parallel safe
+as $$
+  select case when p_key is null then p_noun || ' without an integer id; skipped, kept in _raw'
+              when p_nth > 1 then p_noun || ' id listed twice; first kept' end
+$$;
+comment on function keap_meta.keyed_problem(bigint, bigint, text) is 'Row-issue text for a keyed child item that cannot be keyed (no integer id, or a repeated id), else null.';
+
 create or replace function keap_meta.child_merge_sql(p_entity text, p_parent_key text, p_child text) returns text
 language plpgsql stable
 as $gen$
@@ -473,6 +486,9 @@ declare
   v_rows      text[] := '{}';
   v_label     text;
   v_has_run   boolean;
+  v_slot      text;          -- slots / keyed: the item's key expression
+  v_problem   text;          -- slots / keyed: why an item cannot be keyed (null when it can)
+  v_keyable   text;          -- slots / keyed: the condition of a keyed item
 begin
   select * into strict ch from keap_meta.entity_children where entity = p_entity and child = p_child;
   select bool_or(attname = '_run_id') into v_has_run
@@ -547,7 +563,16 @@ $f$, p_child, ch.target_table, ch.parent_column, p_parent_key, ch.json_path, p_e
      'merge_child_' || p_child);
   end if;
 
-  -- slots: the item flattened once; its slot plus the declared columns
+  -- slots / keyed: the item flattened once; its slot (or integer id) plus the declared columns
+  if ch.kind = 'keyed' then
+    v_slot := format('keap_meta.try_bigint(x.%I)', ch.slot_path);
+    v_problem := format('keap_meta.keyed_problem(i.slot, i.nth, %L)', ch.noun);
+    v_keyable := 'i.slot is not null';
+  else
+    v_slot := format('x.%I', ch.slot_path);
+    v_problem := format('keap_meta.slot_problem(i.slot, i.nth, %L, %L)', ch.slots::text, ch.noun);
+    v_keyable := format('i.slot = any (%L)', ch.slots::text);
+  end if;
   select coalesce(array_agg(distinct split_part(dc.json_path, '.', 1)) filter (where strpos(dc.json_path, '.') > 0 or dc.data_type = 'jsonb'), '{}')
     into v_json_keys
     from keap_meta.entity_columns dc where dc.entity = p_entity and dc.child = p_child and dc.source = 'record';
@@ -560,8 +585,7 @@ $f$, p_child, ch.target_table, ch.parent_column, p_parent_key, ch.json_path, p_e
                     from keap_meta.entity_columns dc where dc.entity = p_entity and dc.child = p_child and dc.source = 'record') u
            group by u.key) k;
   v_label := format('%L || ''['' || (i.ord - 1) || '']''', ch.json_path);
-  v_rows := v_rows || format('(%s || %L, i.item::text, keap_meta.slot_problem(i.slot, i.nth, %L, %L))',
-                             v_label, '.' || ch.slot_path, ch.slots::text, ch.noun);
+  v_rows := v_rows || format('(%s || %L, i.item::text, %s)', v_label, '.' || ch.slot_path, v_problem);
   for c in select * from keap_meta.entity_columns where entity = p_entity and child = p_child and source = 'record' order by declared_order loop
     v_raw := keap_meta.decl_raw_expr('x', c.json_path, c.data_type = 'jsonb', split_part(c.json_path, '.', 1) = any (v_json_keys));
     v_cols := v_cols || c.column_name;
@@ -579,12 +603,12 @@ $f$, p_child, ch.target_table, ch.parent_column, p_parent_key, ch.json_path, p_e
   end loop;
 
   return format($f$
-  -- %1$s: %2$s, one row per slot of each written record, replaced whole (a missing, unknown or
-  -- repeated slot cannot be keyed: that item is skipped with a row issue and stays in _raw)
+  -- %1$s: %2$s, one row per slot (or id) of each written record, replaced whole (a missing,
+  -- unknown or repeated key cannot be keyed: that item is skipped with a row issue and stays in _raw)
   delete from %2$s c using pg_temp.merge_src s where s.existed and c.%3$I = s.%4$I;
   with items as (
-    select s.%4$I as parent_id, s.page_id, e.item, e.ord, x.%5$I as slot,
-           row_number() over (partition by s.%4$I, x.%5$I order by e.ord) as nth,
+    select s.%4$I as parent_id, s.page_id, e.item, e.ord, %5$s as slot,
+           row_number() over (partition by s.%4$I, %5$s order by e.ord) as nth,
            %6$s
       from pg_temp.merge_src s
       cross join lateral jsonb_array_elements(keap_meta.json_array(s.rec -> %7$L)) with ordinality e(item, ord)
@@ -598,16 +622,16 @@ $f$, p_child, ch.target_table, ch.parent_column, p_parent_key, ch.json_path, p_e
         %10$s
       ) x(field, raw_value, problem)
      -- cheap pre-check first (bad slot, typed value null although the raw one is present, unknown enum)
-     where (keap_meta.slot_problem(i.slot, i.nth, %11$L, %12$L) is not null%13$s%14$s)
+     where (%11$s is not null%13$s%14$s)
        and x.problem is not null
   )
   insert into %2$s (%3$I, %15$I, %16$s%17$s)
   select i.parent_id, i.slot, %18$s%19$s
     from items i
-   where i.slot = any (%11$L) and i.nth = 1;
-$f$, p_child, ch.target_table, ch.parent_column, p_parent_key, ch.slot_path,
+   where %12$s and i.nth = 1;
+$f$, p_child, ch.target_table, ch.parent_column, p_parent_key, v_slot,
      array_to_string(v_items, E',\n           '), ch.json_path, v_x_def, p_entity,
-     array_to_string(v_rows, E',\n        '), ch.slots::text, ch.noun,
+     array_to_string(v_rows, E',\n        '), v_problem, v_keyable,
      case when cardinality(v_typed) > 0
           then format(E'\n            or num_nonnulls(%s) < num_nonnulls(%s)', array_to_string(v_typed, ', '), array_to_string(v_present, ', '))
           else '' end,
@@ -619,7 +643,7 @@ $f$, p_child, ch.target_table, ch.parent_column, p_parent_key, ch.slot_path,
      case when v_has_run then ', p_run_id' else '' end);
 end
 $gen$;
-comment on function keap_meta.child_merge_sql(text, text, text) is 'Generator helper: the SQL of one child step of a generated merge (slots, custom_fields or id_set).';
+comment on function keap_meta.child_merge_sql(text, text, text) is 'Generator helper: the SQL of one child step of a generated merge (slots, keyed, custom_fields or id_set).';
 
 -- Generates (create or replace) keap.merge_<entity> from its declaration and comments it.
 create or replace function keap_meta.generate_merge(p_entity text) returns regprocedure

@@ -9,6 +9,10 @@
 // custom-field `content` (untyped), where unset fields are null. `nulls: true` instead mimics the
 // live API's nulls for absent optional strings, at the cost of no longer validating.
 import { hash4, unit, Rng, iso, isoDate } from './util.ts';
+import { stageMove, STAGE_MOVES_PER_OPPORTUNITY } from './stage-moves.ts';
+
+/** Entities whose records never change after creation (their "modified" time is their creation time). */
+const APPEND_ONLY: ReadonlySet<string> = new Set(['stage_moves']);
 
 export type Rec = Record<string, unknown>;
 
@@ -25,6 +29,7 @@ export const ENTITY_NAMES = [
   'subscriptions',
   'notes',
   'tasks',
+  'stage_moves',
 ] as const;
 export type EntityName = (typeof ENTITY_NAMES)[number];
 
@@ -41,6 +46,7 @@ const CODE: Record<EntityName, number> = {
   subscriptions: 10,
   notes: 11,
   tasks: 12,
+  stage_moves: 14,
 };
 const LINKS = 13;
 
@@ -62,6 +68,7 @@ export const ID_SCHEME: Record<EntityName, IdScheme> = {
   subscriptions: { offset: 3000, stride: 2 },
   notes: { offset: 55000, stride: 2 },
   tasks: { offset: 81000, stride: 2 },
+  stage_moves: { offset: 30000, stride: 1 },
 };
 
 export interface TenantShape {
@@ -95,7 +102,9 @@ export function tenantShape(seed: number, contacts: number, nowMs: number, nulls
     subscriptions: clamp(n / 40, 3, 1e9),
     notes: clamp(n / 3, 5, 1e9),
     tasks: clamp(n / 6, 5, 1e9),
+    stage_moves: 0,
   };
+  counts.stage_moves = STAGE_MOVES_PER_OPPORTUNITY * counts.opportunities;
   const anchor = Math.min(DEFAULT_ANCHOR, nowMs - 60_000);
   return { seed, counts, t0: Math.min(T0, anchor - 86_400_000 * 365), anchor, nulls };
 }
@@ -398,6 +407,7 @@ export class TenantGenerator {
   /** Base "last updated" time: a quarter never touched after creation, the rest skewed recent. */
   updateMs(e: EntityName, k: number): number {
     const c = this.createMs(e, k);
+    if (APPEND_ONLY.has(e)) return c;
     const a = this.u(e, k, 2);
     if (a < 0.25) return c + Math.floor(this.u(e, k, 3) * 900);
     const b = this.u(e, k, 3);
@@ -1081,6 +1091,8 @@ export class TenantGenerator {
         return this.note(k);
       case 'tasks':
         return this.task(k);
+      case 'stage_moves':
+        return stageMove(this, k);
     }
   }
 }
@@ -1099,6 +1111,7 @@ export const TIME_FIELD: Record<EntityName, string> = {
   subscriptions: 'modification_time',
   notes: 'update_time',
   tasks: 'modification_time',
+  stage_moves: 'create_time',
 };
 
 /** The creation-time field per entity (null where the v2 shape has none). */
@@ -1115,4 +1128,5 @@ export const CREATE_FIELD: Record<EntityName, string | null> = {
   subscriptions: null,
   notes: 'create_time',
   tasks: 'create_time',
+  stage_moves: 'create_time',
 };
