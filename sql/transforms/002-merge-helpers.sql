@@ -456,7 +456,11 @@ begin
   -- traversal is in progress the watermark also stays at its start: a traversal resumed by a later
   -- run does not re-read the records before its keyset position, so changes to those made since the
   -- traversal began must still be fetched by the next incremental run.
-  select case when p_max_updated_at is not null then least(p_max_updated_at, r.started_at, c.full_sweep_started_at) end
+  -- A newest-first incremental traversal that has not reached the saved watermark yet (cut short by
+  -- the quota reserve or an unreadable page) merges what it has with keap.hold_watermark = on: the
+  -- records older than its last page are still unread, so the watermark must not pass them.
+  select case when p_max_updated_at is not null and coalesce(current_setting('keap.hold_watermark', true), '') <> 'on'
+              then least(p_max_updated_at, r.started_at, c.full_sweep_started_at) end
     into v_since
     from keap_meta.etl_run_log r left join keap_meta.sync_cursors c on c.entity = p_entity
    where r.run_id = p_run_id;
@@ -472,7 +476,7 @@ begin
 end
 $$;
 comment on function keap_meta.advance_cursor(text, bigint, timestamptz, bigint) is
-  'Advances an entity''s cursor inside a merge: updated_since = greatest(current, least(max update time merged, run start, start of a full traversal in progress)); full_after_id = greatest(current, max id merged by a full traversal). Never moves backwards.';
+  'Advances an entity''s cursor inside a merge: updated_since = greatest(current, least(max update time merged, run start, start of a full traversal in progress)); full_after_id = greatest(current, max id merged by a full traversal). Never moves backwards; updated_since stays while the transaction-local setting keap.hold_watermark is on (a newest-first traversal cut short).';
 
 -- Delete detection: soft-deletes the live rows of p_target (optionally narrowed by p_scope, a
 -- trusted SQL condition) whose key no page in p_page_ids listed. Refuses (returns null, records an

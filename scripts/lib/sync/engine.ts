@@ -26,6 +26,8 @@ export interface SyncOptions {
   onLine?: (line: string) => void;
   /** Override client construction (tests inject options; default from config). */
   client?: KeapClient;
+  /** Replace the entity list (tests of the engine's paging modes; default: entities.ts). */
+  entityDefs?: readonly EntityDef[];
 }
 
 export interface SyncProgress {
@@ -87,6 +89,21 @@ interface Staged {
   token?: string;
   /** Not JSON at all (not staged): ask again with the client's own checks and retries. */
   malformed?: boolean;
+  /** The oldest update time of the page's records (only asked for a newest-first traversal). */
+  oldest?: Date;
+}
+
+/** The oldest parseable value of a dotted-path time field over records parsed in Node. */
+function oldestOf(records: unknown[], path: string | undefined): Date | undefined {
+  if (!path) return undefined;
+  let min: number | undefined;
+  for (const r of records) {
+    let v: unknown = r;
+    for (const k of path.split('.')) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
+    const t = typeof v === 'string' ? Date.parse(v) : NaN;
+    if (Number.isFinite(t) && (min === undefined || t < min)) min = t;
+  }
+  return min === undefined ? undefined : new Date(min);
 }
 
 /** Where a speculative prefetch can start: the last "next_page_token" string of the raw body. */
@@ -112,6 +129,7 @@ async function stagePage(
   pageNo: number,
   traversal: Traversal,
   parentKey: string | null,
+  oldestPath?: string,
 ): Promise<Staged> {
   const table = sql(`keap_staging.${def.name}`);
   const raw = () => page.rawText.replace(/\u0000/g, '\\u0000');
@@ -121,7 +139,8 @@ async function stagePage(
       values (${runId}, ${page.requestId}, ${pageNo}, ${parentKey}, ${traversal}, ${raw()}, ${error})`;
     const count = body === undefined ? 0 : recordsOf(def, body).length;
     await sql`select keap_meta.set_request_record_count(${page.requestId}, ${count})`;
-    return { count, ...(body === undefined ? {} : { token: nextTokenOf(body) }) };
+    const oldest = body === undefined ? undefined : oldestOf(recordsOf(def, body), oldestPath);
+    return { count, ...(body === undefined ? {} : { token: nextTokenOf(body) }), ...(oldest ? { oldest } : {}) };
   };
   if (page.parseError) return stageRaw(page.parseError, undefined);
   if (page.body !== undefined) {
@@ -130,7 +149,8 @@ async function stagePage(
       await sql`
         insert into ${table} (run_id, request_id, page_no, parent_key, traversal, payload)
         values (${runId}, ${page.requestId}, ${pageNo}, ${parentKey}, ${traversal}, ${page.rawText}::text::jsonb)`;
-      return { count: recordsOf(def, page.body).length, token: nextTokenOf(page.body) };
+      const oldest = oldestOf(recordsOf(def, page.body), oldestPath);
+      return { count: recordsOf(def, page.body).length, token: nextTokenOf(page.body), ...(oldest ? { oldest } : {}) };
     } catch (err) {
       // 22P05: jsonb cannot hold \u0000; the merge parses the text form and records the issue.
       if ((err as { code?: string }).code !== '22P05') throw err;
@@ -149,13 +169,21 @@ async function stagePage(
                     when jsonb_typeof(p.j -> ${def.collectionKey ?? ''}::text) = 'array' then jsonb_array_length(p.j -> ${def.collectionKey ?? ''}::text)
                     else 0 end as n,
                p.j ->> 'next_page_token' as token,
+               case when ${oldestPath ?? null}::text is not null and jsonb_typeof(p.j -> ${def.collectionKey ?? ''}::text) = 'array' then
+                 (select min(keap_meta.try_timestamptz(e.rec #>> string_to_array(${oldestPath ?? ''}::text, '.')))
+                    from jsonb_array_elements(p.j -> ${def.collectionKey ?? ''}::text) e(rec))
+               end as oldest,
                -- the request log counts a page's first list (a model's custom_fields), as the client does
                coalesce((select jsonb_array_length(e.v) from jsonb_each(case when jsonb_typeof(p.j) = 'object' then p.j end) e(k, v)
                           where jsonb_typeof(e.v) = 'array' limit 1), 0) as logged
           from p
       )
-      select c.n::int as n, c.token, keap_meta.set_request_record_count(${page.requestId}, c.logged) is null as counted from c`;
-    return { count: Number(r!.n), ...(typeof r!.token === 'string' && r!.token ? { token: r!.token } : {}) };
+      select c.n::int as n, c.token, c.oldest, keap_meta.set_request_record_count(${page.requestId}, c.logged) is null as counted from c`;
+    return {
+      count: Number(r!.n),
+      ...(typeof r!.token === 'string' && r!.token ? { token: r!.token } : {}),
+      ...(r!.oldest ? { oldest: new Date(r!.oldest as Date) } : {}),
+    };
   } catch (err) {
     const code = (err as { code?: string }).code;
     // 22P02: not JSON; 22P05 (and other class-22 refusals): JSON that jsonb cannot hold.
@@ -219,9 +247,15 @@ class BackgroundMerges {
   }
 }
 
-async function merge(sql: Sql, def: EntityDef, runId: number, finishSweep: boolean): Promise<void> {
+/**
+ * CALL an entity's merge in its own transaction. `holdWatermark`: the merged pages are a newest-first
+ * traversal that has not reached the saved watermark yet, so the merge must not move it
+ * (keap_meta.advance_cursor reads the transaction-local setting keap.hold_watermark).
+ */
+async function merge(sql: Sql, def: EntityDef, runId: number, finishSweep: boolean, holdWatermark = false): Promise<void> {
   const proc = def.merge.split('.').map((p) => `"${p.replace(/"/g, '""')}"`).join('.');
   await sql.begin(async (tx) => {
+    if (holdWatermark) await tx`select set_config('keap.hold_watermark', 'on', true)`;
     await tx.unsafe(`call ${proc}($1, $2)`, [runId, finishSweep]);
   });
 }
@@ -248,7 +282,7 @@ export interface EngineDeps {
 /** Run one tracked sync (pipeline `keap`). */
 export async function runSync(deps: EngineDeps, opts: SyncOptions = {}): Promise<RunResult<SyncSummary>> {
   const { db, config } = deps;
-  const defs = selectEntities(opts.entities);
+  const defs = selectEntities(opts.entities, opts.entityDefs);
   const notes = opts.notes ?? [
     opts.full ? '--full' : '',
     opts.dryRun ? '--dry-run' : '',
@@ -266,19 +300,21 @@ export async function runSync(deps: EngineDeps, opts: SyncOptions = {}): Promise
       for (const def of defs) {
         ctx.throwIfCancelled();
         ctx.setEntity(def.name);
+        // Set by syncEntity while a newest-first traversal has not reached the watermark.
+        const state = { holdWatermark: false };
         try {
-          summary.entities.push(await syncEntity(ctx, client, deps, def, opts));
+          summary.entities.push(await syncEntity(ctx, client, deps, def, opts, state));
         } catch (err) {
           if (err instanceof QuotaReserveError) {
             // Keep what was fetched: merge it (the cursor moves only as far as merged data).
-            await merge(ctx.sql, def, ctx.runId, false);
+            await merge(ctx.sql, def, ctx.runId, false, state.holdWatermark);
             summary.stoppedEarly = `${def.name}: ${err.message}`;
             await ctx.event('warn', `stopped at the daily-quota reserve: ${err.message}`, { stage: 'fetch', entity: def.name });
             ctx.markPartial(`stopped at the daily-quota reserve while syncing ${def.name}: ${err.message}`, EXIT.QUOTA_RESERVE);
             break;
           }
           if (err instanceof UnreadablePageError) {
-            await merge(ctx.sql, def, ctx.runId, false);
+            await merge(ctx.sql, def, ctx.runId, false, state.holdWatermark);
             summary.stoppedEarly = `${def.name}: ${err.message}`;
             await ctx.event('error', err.message, { stage: 'fetch', entity: def.name });
             ctx.markPartial(err.message, EXIT.KEAP_API);
@@ -293,7 +329,14 @@ export async function runSync(deps: EngineDeps, opts: SyncOptions = {}): Promise
   );
 }
 
-async function syncEntity(ctx: RunContext, client: KeapClient, deps: EngineDeps, def: EntityDef, opts: SyncOptions): Promise<EntitySummary> {
+async function syncEntity(
+  ctx: RunContext,
+  client: KeapClient,
+  deps: EngineDeps,
+  def: EntityDef,
+  opts: SyncOptions,
+  state: { holdWatermark: boolean },
+): Promise<EntitySummary> {
   const { config } = deps;
   const sql = ctx.sql;
   const started = Date.now();
@@ -304,6 +347,8 @@ async function syncEntity(ctx: RunContext, client: KeapClient, deps: EngineDeps,
   let filter: string | undefined;
   let orderBy: string | undefined;
   let plan: string;
+  // A newest-first incremental traversal: stop below this instant (the watermark less the overlap).
+  let stopBelow: { path: string; since: Date } | undefined;
   if (!def.collectionKey) {
     traversal = 'snapshot';
     plan = 'snapshot (unpaged)';
@@ -317,9 +362,15 @@ async function syncEntity(ctx: RunContext, client: KeapClient, deps: EngineDeps,
     if (!opts.full && incrementalPossible && !resuming && !(sweepDue && !opts.since)) {
       traversal = 'incremental';
       const since = opts.since ?? new Date(new Date(cursor!.updated_since!).getTime() - config.overlapSeconds * 1000);
-      filter = def.incremental!.filter(iso(since));
+      filter = def.incremental!.filter?.(iso(since));
       orderBy = def.incremental!.orderBy;
-      plan = `incremental since ${iso(since)}`;
+      if (def.incremental!.stopBelow) {
+        stopBelow = { path: def.incremental!.stopBelow, since };
+        state.holdWatermark = true;
+        plan = `incremental, newest first down to ${def.incremental!.stopBelow} ${iso(since)}`;
+      } else {
+        plan = `incremental since ${iso(since)}`;
+      }
     } else {
       traversal = 'full';
       let after = 0;
@@ -410,13 +461,19 @@ async function syncEntity(ctx: RunContext, client: KeapClient, deps: EngineDeps,
       }
       // The next page is asked for while this one is staged, on the token the raw body shows; the
       // token PostgreSQL reads from the staged page confirms it (a wrong guess is asked again).
-      const guess = def.collectionKey && !page.parseError ? guessNextToken(page.rawText) : undefined;
+      // (Not in a newest-first traversal: its last page is known only once staged, and a request
+      // past it would be wasted quota.)
+      const guess = def.collectionKey && !page.parseError && !stopBelow ? guessNextToken(page.rawText) : undefined;
+      // No next page in sight: the next parent's first page is asked for meanwhile instead (a
+      // nested list such as /tags/{id}/contacts is mostly one page per parent).
+      const nextParent = !guess && !page.parseError && !opts.dryRun && current.parentIndex + 1 < parents.length ? request(current.parentIndex + 1, undefined) : undefined;
       const speculative = guess ? request(current.parentIndex, guess) : undefined;
-      let staged = await stagePage(sql, def, ctx.runId, page, pages, traversal, parent === null ? null : String(parent));
+      const parentKey = parent === null ? null : String(parent);
+      let staged = await stagePage(sql, def, ctx.runId, page, pages, traversal, parentKey, stopBelow?.path);
       if (staged.malformed) {
         // Not JSON: the client asks again, with its own checks and retries, and parses.
         page = await fetchPage(endpointOf(current.parentIndex), current.token, true);
-        staged = await stagePage(sql, def, ctx.runId, page, pages, traversal, parent === null ? null : String(parent));
+        staged = await stagePage(sql, def, ctx.runId, page, pages, traversal, parentKey, stopBelow?.path);
       }
       records += staged.count;
       if (page.parseError) {
@@ -426,9 +483,13 @@ async function syncEntity(ctx: RunContext, client: KeapClient, deps: EngineDeps,
           `${def.name}: page ${pages} could not be parsed after retries (${page.parseError}); the raw page is kept in keap_staging.${def.name}, the traversal stops here and resumes next run`,
         );
       }
-      if (staged.token && staged.count > 0) next = speculative && guess === staged.token ? speculative : request(current.parentIndex, staged.token);
-      else next = current.parentIndex + 1 < parents.length ? request(current.parentIndex + 1, undefined) : undefined;
-      merges.staged(staged.count);
+      // Newest first: a page reaching below the watermark is the last one this traversal needs.
+      const reachedWatermark = !!stopBelow && !!staged.oldest && staged.oldest.getTime() < stopBelow.since.getTime();
+      if (staged.token && staged.count > 0 && !reachedWatermark) next = speculative && guess === staged.token ? speculative : request(current.parentIndex, staged.token);
+      else next = current.parentIndex + 1 < parents.length ? (nextParent ?? request(current.parentIndex + 1, undefined)) : undefined;
+      // A newest-first traversal merges once, at its end: a merge before it reaches the
+      // watermark could not move the cursor anyway (and its pages are few).
+      if (!stopBelow) merges.staged(staged.count);
       report();
       await merges.wait(backlogRecords);
     }
@@ -441,6 +502,8 @@ async function syncEntity(ctx: RunContext, client: KeapClient, deps: EngineDeps,
 
   let counts = { inserted: 0, updated: 0, unchanged: 0, deleted: 0, rejected: 0 };
   if (!opts.dryRun) {
+    // The traversal got to its end (or below the watermark): the cursor may move.
+    state.holdWatermark = false;
     await merge(sql, def, ctx.runId, complete && traversal !== 'incremental' && def.sweeps);
     const [row] = await sql`
       select coalesce(sum(inserted_count), 0)::bigint as inserted, coalesce(sum(updated_count), 0)::bigint as updated,

@@ -1,7 +1,7 @@
 // The entity list, as data: what to fetch from Keap v2, how to page it (full keyset traversal and
 // incremental filter), where its raw pages are staged and which SQL procedure merges them, in the
 // order the engine processes them. Adding an entity = a migration (tables, staging table, a row in
-// keap_meta.entities) + a merge file + one entry here (see README, "Adding an entity").
+// keap_meta.entities) + a declaration (sql/transforms) + one entry here (see README, "Adding an entity").
 import type { Sql } from '../db.ts';
 
 export interface EntityDef {
@@ -17,8 +17,14 @@ export interface EntityDef {
   fields?: readonly string[];
   /** Full traversal: keyset filter resuming after an id, with `order_by id asc`. */
   full?: { filter: (afterId: number) => string | undefined; orderBy: string };
-  /** Incremental traversal from a watermark (ISO-8601 with milliseconds and an offset). */
-  incremental?: { filter: (sinceIso: string) => string; orderBy: string };
+  /**
+   * Incremental traversal from a watermark (ISO-8601 with milliseconds and an offset): a time
+   * `filter` where the endpoint has one; otherwise `stopBelow`, the record's update-time field
+   * (dotted JSON path) of a list ordered newest first (`orderBy: '<field> desc'`): paging stops
+   * after the first page holding a record older than the watermark, and the cursor moves only
+   * once the traversal got there (a run cut short leaves it, so the next run reads the gap).
+   */
+  incremental?: { filter?: (sinceIso: string) => string; orderBy: string; stopBelow?: string };
   /** Nested list fetched once per parent id (e.g. /tags/{id}/contacts), chosen per traversal. */
   parents?: (sql: Sql, traversal: 'full' | 'incremental') => Promise<number[]>;
   /** Merge procedure: keap.merge_<name>(p_run_id bigint, p_finish_sweep boolean). */
@@ -125,14 +131,14 @@ export function entityNames(): string[] {
 }
 
 /** Resolve `--entity a,b` (order follows the entity list, not the argument). */
-export function selectEntities(names: string[] | undefined): EntityDef[] {
-  if (!names || names.length === 0) return [...ENTITIES];
-  const known = new Set(entityNames());
+export function selectEntities(names: string[] | undefined, list: readonly EntityDef[] = ENTITIES): EntityDef[] {
+  if (!names || names.length === 0) return [...list];
+  const known = new Set(list.map((e) => e.name));
   const unknown = names.filter((n) => !known.has(n));
   if (unknown.length) {
-    const err = new Error(`unknown entity ${unknown.map((u) => `'${u}'`).join(', ')}; known entities: ${entityNames().join(', ')}`);
+    const err = new Error(`unknown entity ${unknown.map((u) => `'${u}'`).join(', ')}; known entities: ${[...known].join(', ')}`);
     (err as Error & { exitCode: number }).exitCode = 1;
     throw err;
   }
-  return ENTITIES.filter((e) => names.includes(e.name));
+  return list.filter((e) => names.includes(e.name));
 }
