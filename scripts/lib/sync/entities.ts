@@ -49,6 +49,12 @@ const COMPANY_FIELDS = [
   'owner_id', 'referral_code', 'spouse_name', 'account_id', 'created_by', 'last_updated_by', 'create_time', 'update_time',
 ] as const;
 
+/** Opportunities leave these out unless asked (the legacy extras would be refused on most accounts). */
+const OPPORTUNITY_FIELDS = ['custom_fields', 'created_by', 'last_updated_by', 'status_id'] as const;
+
+/** The custom field model entities of issue 9 and the endpoint each reads (/rest/v2/<endpoint>/model). */
+const MODEL_ENDPOINT = { company_model: 'companies', opportunity_model: 'opportunities', note_model: 'notes', task_model: 'tasks' } as const;
+
 export const ENTITIES: readonly EntityDef[] = [
   {
     name: 'contact_model',
@@ -123,6 +129,90 @@ export const ENTITIES: readonly EntityDef[] = [
     merge: 'keap.merge_tagged_contacts',
     // Tag removals come from each contact's tag_ids; this list only adds applied times.
     sweeps: false,
+  },
+  // --- pipeline and activity (issue 9): custom field models, users, stages, opportunities, stage
+  // moves, notes, tasks. The incremental assumption of each is in the README ("Incremental reads").
+  ...(['company_model', 'opportunity_model', 'note_model', 'task_model'] as const).map(
+    (name): EntityDef => ({
+      name,
+      endpoint: `/rest/v2/${MODEL_ENDPOINT[name]}/model`,
+      maxPageSize: 0,
+      merge: `keap.merge_${name}`,
+      sweeps: true,
+    }),
+  ),
+  {
+    // Keap hides inactive users and partners unless the filter asks for them. No time filter or
+    // update-time order: the few users are listed whole every run (full traversal, delete detection).
+    name: 'users',
+    endpoint: '/rest/v2/users',
+    collectionKey: 'users',
+    maxPageSize: 100,
+    full: { filter: () => 'include_inactive==true;include_partners==true', orderBy: 'create_time asc' },
+    merge: 'keap.merge_users',
+    sweeps: true,
+  },
+  {
+    // A handful of stages, no time filter: listed whole every run.
+    name: 'opportunity_stages',
+    endpoint: '/rest/v2/opportunities/stages',
+    collectionKey: 'stages',
+    maxPageSize: 1000,
+    full: { filter: () => undefined, orderBy: 'stage_order asc' },
+    merge: 'keap.merge_opportunity_stages',
+    sweeps: true,
+  },
+  {
+    // No time filter and no id order (order_by: next_action_time, contact_name, opportunity_title,
+    // created_time, update_time): a full traversal pages by created_time without a keyset (a crashed
+    // one restarts), an incremental one reads newest first and stops below the watermark.
+    name: 'opportunities',
+    endpoint: '/rest/v2/opportunities',
+    collectionKey: 'opportunities',
+    maxPageSize: 1000,
+    fields: OPPORTUNITY_FIELDS,
+    full: { filter: () => undefined, orderBy: 'created_time asc' },
+    incremental: { orderBy: 'update_time desc', stopBelow: 'last_updated_time' },
+    merge: 'keap.merge_opportunities',
+    sweeps: true,
+  },
+  {
+    // Append-only, no time or id filter: ids rise with creation, so newest first by id, stopping
+    // below the watermark on create_time.
+    name: 'opportunity_stage_moves',
+    endpoint: '/rest/v2/opportunities/stageMoves',
+    collectionKey: 'stage_moves',
+    maxPageSize: 1000,
+    full: { filter: () => undefined, orderBy: 'id asc' },
+    incremental: { orderBy: 'id desc', stopBelow: 'create_time' },
+    merge: 'keap.merge_opportunity_stage_moves',
+    sweeps: true,
+  },
+  {
+    // since_time: Keap does not say which time it filters on (read as update_time, as the sandbox
+    // does); the overlap window and the periodic full traversal cover a different reading.
+    name: 'notes',
+    endpoint: '/rest/v2/notes',
+    collectionKey: 'notes',
+    maxPageSize: 1000,
+    fields: ['custom_fields'],
+    full: { filter: (after) => `id>${after}`, orderBy: 'id asc' },
+    incremental: { filter: (t) => `since_time==${t}`, orderBy: 'update_time asc' },
+    merge: 'keap.merge_notes',
+    sweeps: true,
+  },
+  {
+    // since_time: unverified like notes' (read as modification_time). Open and completed tasks come
+    // in one listing.
+    name: 'tasks',
+    endpoint: '/rest/v2/tasks',
+    collectionKey: 'tasks',
+    maxPageSize: 1000,
+    fields: ['custom_fields'],
+    full: { filter: (after) => `id>${after}`, orderBy: 'id asc' },
+    incremental: { filter: (t) => `since_time==${t}`, orderBy: 'update_time asc' },
+    merge: 'keap.merge_tasks',
+    sweeps: true,
   },
 ];
 
