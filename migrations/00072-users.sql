@@ -35,15 +35,10 @@ create table keap.users (
   created_by           bigint,
   created_at           timestamptz,
   updated_by           bigint,
-  updated_at           timestamptz,
-  _run_id              bigint,
-  _synced_at           timestamptz not null default now(),
-  _first_seen_at       timestamptz not null default now(),
-  _deleted_at          timestamptz,
-  _raw                 jsonb not null,
-  _raw_hash            bigint generated always as (jsonb_hash_extended(_raw, 0)) stored
+  updated_at           timestamptz
 );
-create index users_deleted on keap.users (_deleted_at) where _deleted_at is not null;
+select keap_meta.add_entity_etl_columns('keap.users', 'User');
+comment on column keap.users._deleted_at is 'Soft delete: set when a complete listing no longer had the user (deleted in Keap); cleared if it is listed again. Deactivated users stay live with status INACTIVE.';
 
 comment on table keap.users is 'Keap users, one row per user (GET /rest/v2/users), inactive users and partners included. Contacts, companies, opportunities, notes and tasks point here with their owner / user ids (not foreign keys).';
 comment on column keap.users.user_id is 'Keap user id.';
@@ -76,12 +71,6 @@ comment on column keap.users.created_by is 'Keap user id that created the user (
 comment on column keap.users.created_at is 'When the user was created in Keap (create_time).';
 comment on column keap.users.updated_by is 'Keap user id that last changed the user (a number in Keap''s payload).';
 comment on column keap.users.updated_at is 'When the user was last changed in Keap (update_time). Users cannot be filtered or ordered by it, so every run lists them all.';
-comment on column keap.users._run_id is 'Run whose merge last wrote the row.';
-comment on column keap.users._synced_at is 'Last time the merge wrote the row (insert, change, soft delete or undelete).';
-comment on column keap.users._first_seen_at is 'When the row was first inserted.';
-comment on column keap.users._deleted_at is 'Soft delete: set when a complete listing no longer had the user (deleted in Keap); cleared if it is listed again. Deactivated users stay live with status INACTIVE.';
-comment on column keap.users._raw is 'Last raw User object received (NUL characters removed); holds every field, also those without a column (fax_numbers, social_accounts).';
-comment on column keap.users._raw_hash is 'Hash of _raw (jsonb_hash_extended, computed by PostgreSQL): merges skip a re-read record whose hash is unchanged.';
 
 create table keap.user_emails (
   user_id          bigint not null,
@@ -90,8 +79,6 @@ create table keap.user_emails (
   is_opt_in        boolean,
   opt_in_reason    text,
   email_opt_status text,
-  _run_id          bigint,
-  _synced_at       timestamptz not null default now(),
   primary key (user_id, field)
 );
 create index user_emails_email on keap.user_emails (lower(email));
@@ -102,8 +89,7 @@ comment on column keap.user_emails.email is 'E-mail address.';
 comment on column keap.user_emails.is_opt_in is 'Whether the address is opted in to marketing.';
 comment on column keap.user_emails.opt_in_reason is 'Why it was opted in.';
 comment on column keap.user_emails.email_opt_status is 'Marketability (CONFIRMED, NON_MARKETABLE, ...); unknown values are kept and recorded as a row issue.';
-comment on column keap.user_emails._run_id is 'Run whose merge wrote the row.';
-comment on column keap.user_emails._synced_at is 'When the row was written (children are replaced, so this is when the user last changed).';
+select keap_meta.add_child_etl_columns('keap.user_emails', 'user');
 
 create table keap.user_phones (
   user_id     bigint not null,
@@ -112,8 +98,6 @@ create table keap.user_phones (
   extension   text,
   type        text,
   number_e164 text,
-  _run_id     bigint,
-  _synced_at  timestamptz not null default now(),
   primary key (user_id, field)
 );
 comment on table keap.user_phones is 'Phone numbers of a Keap user, one row per slot (PHONE1..PHONE5, PHONE_NUMBER_FIELD_UNSPECIFIED). Replaced whole whenever the user changes.';
@@ -123,8 +107,7 @@ comment on column keap.user_phones.number is 'Number as entered.';
 comment on column keap.user_phones.extension is 'Extension.';
 comment on column keap.user_phones.type is 'Type label, e.g. Work, Mobile (free text in Keap).';
 comment on column keap.user_phones.number_e164 is 'Number in E.164 format, when Keap could normalise it.';
-comment on column keap.user_phones._run_id is 'Run whose merge wrote the row.';
-comment on column keap.user_phones._synced_at is 'When the row was written (children are replaced, so this is when the user last changed).';
+select keap_meta.add_child_etl_columns('keap.user_phones', 'user');
 
 insert into keap_meta.entities (entity, target_table, sync_order, description) values
   ('users', 'keap.users', 740, 'GET /rest/v2/users with include_inactive==true;include_partners==true (every user), e-mails and phones; listed whole every run');

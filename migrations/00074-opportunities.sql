@@ -26,18 +26,13 @@ create table keap.opportunities (
   created_by             bigint,
   last_updated_by        bigint,
   created_at             timestamptz,
-  updated_at             timestamptz,
-  _run_id                bigint,
-  _synced_at             timestamptz not null default now(),
-  _first_seen_at         timestamptz not null default now(),
-  _deleted_at            timestamptz,
-  _raw                   jsonb not null,
-  _raw_hash              bigint generated always as (jsonb_hash_extended(_raw, 0)) stored
+  updated_at             timestamptz
 );
+select keap_meta.add_entity_etl_columns('keap.opportunities', 'RestV2Opportunity');
+comment on column keap.opportunities._raw is 'Last raw RestV2Opportunity object received (NUL characters removed); holds every field, also those without a column (the embedded contact, stage details and checklist instances, the owner''s name).';
 create index opportunities_updated_at on keap.opportunities (updated_at);
 create index opportunities_stage_id on keap.opportunities (stage_id) where _deleted_at is null;
 create index opportunities_contact_id on keap.opportunities (contact_id);
-create index opportunities_deleted on keap.opportunities (_deleted_at) where _deleted_at is not null;
 
 comment on table keap.opportunities is 'Keap opportunities (deals), one row per opportunity (GET /rest/v2/opportunities). Custom field values are in keap.opportunity_custom_fields, stage changes in keap.opportunity_stage_moves.';
 comment on column keap.opportunities.opportunity_id is 'Keap opportunity id.';
@@ -61,27 +56,8 @@ comment on column keap.opportunities.created_by is 'Keap user id that created th
 comment on column keap.opportunities.last_updated_by is 'Keap user id that last changed the opportunity.';
 comment on column keap.opportunities.created_at is 'When the opportunity was created (created_time).';
 comment on column keap.opportunities.updated_at is 'When the opportunity was last changed (last_updated_time); the incremental watermark field (opportunities are read newest first and the read stops below the watermark).';
-comment on column keap.opportunities._run_id is 'Run whose merge last wrote the row.';
-comment on column keap.opportunities._synced_at is 'Last time the merge wrote the row (insert, change, soft delete or undelete).';
-comment on column keap.opportunities._first_seen_at is 'When the row was first inserted.';
-comment on column keap.opportunities._deleted_at is 'Soft delete: set when a completed full traversal no longer listed the opportunity; cleared if it is listed again. Child rows are kept.';
-comment on column keap.opportunities._raw is 'Last raw RestV2Opportunity object received (NUL characters removed); holds every field, also those without a column (the embedded contact, stage details and checklist instances, the owner''s name).';
-comment on column keap.opportunities._raw_hash is 'Hash of _raw (jsonb_hash_extended, computed by PostgreSQL): merges skip a re-read record whose hash is unchanged.';
 
-create table keap.opportunity_custom_fields (
-  opportunity_id  bigint not null,
-  custom_field_id bigint not null,
-  value           jsonb,
-  _run_id         bigint,
-  _synced_at      timestamptz not null default now(),
-  primary key (opportunity_id, custom_field_id)
-);
-comment on table keap.opportunity_custom_fields is 'Custom field values of an opportunity, one row per field with a value (fields without one are left out). Definitions in keap.custom_fields where model = ''opportunities''. Replaced whole whenever the opportunity changes.';
-comment on column keap.opportunity_custom_fields.opportunity_id is 'Opportunity the value belongs to (keap.opportunities; kept consistent by keap.merge_opportunities, no foreign key).';
-comment on column keap.opportunity_custom_fields.custom_field_id is 'Custom field id (keap.custom_fields.custom_field_id, model opportunities).';
-comment on column keap.opportunity_custom_fields.value is 'The value (content) as untyped JSON; read it with the field''s field_type. A text over 65,535 characters is stored as null with a row issue.';
-comment on column keap.opportunity_custom_fields._run_id is 'Run whose merge wrote the row.';
-comment on column keap.opportunity_custom_fields._synced_at is 'When the row was written (children are replaced, so this is when the opportunity last changed).';
+select keap_meta.create_custom_field_values_table('opportunity_custom_fields', 'keap.opportunities', 'opportunity_id', 'opportunities');
 
 insert into keap_meta.entities (entity, target_table, sync_order, description) values
   ('opportunities', 'keap.opportunities', 760, 'GET /rest/v2/opportunities with custom fields; incremental: newest first (order_by update_time desc) down to the watermark');

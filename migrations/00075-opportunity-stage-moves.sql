@@ -14,16 +14,10 @@ create table keap.opportunity_stage_moves (
   previous_move_at          timestamptz,
   user_id                   bigint,
   created_by                bigint,
-  created_at                timestamptz,
-  _run_id                   bigint,
-  _synced_at                timestamptz not null default now(),
-  _first_seen_at            timestamptz not null default now(),
-  _deleted_at               timestamptz,
-  _raw                      jsonb not null,
-  _raw_hash                 bigint generated always as (jsonb_hash_extended(_raw, 0)) stored
+  created_at                timestamptz
 );
+select keap_meta.add_entity_etl_columns('keap.opportunity_stage_moves', 'OpportunityStageMove');
 create index opportunity_stage_moves_opportunity on keap.opportunity_stage_moves (opportunity_id, moved_at);
-create index opportunity_stage_moves_deleted on keap.opportunity_stage_moves (_deleted_at) where _deleted_at is not null;
 
 comment on table keap.opportunity_stage_moves is 'History of opportunities moving between pipeline stages, one row per move (GET /rest/v2/opportunities/stageMoves). Append-only in Keap.';
 comment on column keap.opportunity_stage_moves.opportunity_stage_move_id is 'Keap stage-move id (rises with creation).';
@@ -35,12 +29,6 @@ comment on column keap.opportunity_stage_moves.previous_move_at is 'When the opp
 comment on column keap.opportunity_stage_moves.user_id is 'Keap user associated with the move (user_id).';
 comment on column keap.opportunity_stage_moves.created_by is 'Keap user id that created the record.';
 comment on column keap.opportunity_stage_moves.created_at is 'When Keap recorded the move (create_time); the incremental watermark field.';
-comment on column keap.opportunity_stage_moves._run_id is 'Run whose merge last wrote the row.';
-comment on column keap.opportunity_stage_moves._synced_at is 'Last time the merge wrote the row (insert, change, soft delete or undelete).';
-comment on column keap.opportunity_stage_moves._first_seen_at is 'When the row was first inserted.';
-comment on column keap.opportunity_stage_moves._deleted_at is 'Soft delete: set when a completed full traversal no longer listed the move (e.g. its opportunity was deleted); cleared if it is listed again.';
-comment on column keap.opportunity_stage_moves._raw is 'Last raw OpportunityStageMove object received (NUL characters removed).';
-comment on column keap.opportunity_stage_moves._raw_hash is 'Hash of _raw (jsonb_hash_extended, computed by PostgreSQL): merges skip a re-read record whose hash is unchanged.';
 
 insert into keap_meta.entities (entity, target_table, sync_order, description) values
   ('opportunity_stage_moves', 'keap.opportunity_stage_moves', 770, 'GET /rest/v2/opportunities/stageMoves (append-only); incremental: newest first (order_by id desc) down to the watermark');

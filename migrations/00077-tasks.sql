@@ -21,18 +21,12 @@ create table keap.tasks (
   remind_time_mins        integer,
   completed_at            timestamptz,
   created_at              timestamptz,
-  updated_at              timestamptz,
-  _run_id                 bigint,
-  _synced_at              timestamptz not null default now(),
-  _first_seen_at          timestamptz not null default now(),
-  _deleted_at             timestamptz,
-  _raw                    jsonb not null,
-  _raw_hash               bigint generated always as (jsonb_hash_extended(_raw, 0)) stored
+  updated_at              timestamptz
 );
+select keap_meta.add_entity_etl_columns('keap.tasks', 'Task');
 create index tasks_updated_at on keap.tasks (updated_at);
 create index tasks_contact_id on keap.tasks (contact_id);
 create index tasks_assigned_open on keap.tasks (assigned_to_user_id, due_at) where not is_completed and _deleted_at is null;
-create index tasks_deleted on keap.tasks (_deleted_at) where _deleted_at is not null;
 
 comment on table keap.tasks is 'Keap tasks, open and completed, one row per task (GET /rest/v2/tasks). Custom field values are in keap.task_custom_fields.';
 comment on column keap.tasks.task_id is 'Keap task id.';
@@ -52,27 +46,8 @@ comment on column keap.tasks.remind_time_mins is 'Reminder, in minutes before du
 comment on column keap.tasks.completed_at is 'When the task was completed (completion_time).';
 comment on column keap.tasks.created_at is 'When the task was created (create_time).';
 comment on column keap.tasks.updated_at is 'When the task was last changed (modification_time); the incremental watermark field.';
-comment on column keap.tasks._run_id is 'Run whose merge last wrote the row.';
-comment on column keap.tasks._synced_at is 'Last time the merge wrote the row (insert, change, soft delete or undelete).';
-comment on column keap.tasks._first_seen_at is 'When the row was first inserted.';
-comment on column keap.tasks._deleted_at is 'Soft delete: set when a completed full traversal no longer listed the task; cleared if it is listed again. Child rows are kept.';
-comment on column keap.tasks._raw is 'Last raw Task object received (NUL characters removed); holds every field.';
-comment on column keap.tasks._raw_hash is 'Hash of _raw (jsonb_hash_extended, computed by PostgreSQL): merges skip a re-read record whose hash is unchanged.';
 
-create table keap.task_custom_fields (
-  task_id         bigint not null,
-  custom_field_id bigint not null,
-  value           jsonb,
-  _run_id         bigint,
-  _synced_at      timestamptz not null default now(),
-  primary key (task_id, custom_field_id)
-);
-comment on table keap.task_custom_fields is 'Custom field values of a task, one row per field with a value (fields without one are left out). Definitions in keap.custom_fields where model = ''tasks''. Replaced whole whenever the task changes.';
-comment on column keap.task_custom_fields.task_id is 'Task the value belongs to (keap.tasks; kept consistent by keap.merge_tasks, no foreign key).';
-comment on column keap.task_custom_fields.custom_field_id is 'Custom field id (keap.custom_fields.custom_field_id, model tasks).';
-comment on column keap.task_custom_fields.value is 'The value (content) as untyped JSON; read it with the field''s field_type. A text over 65,535 characters is stored as null with a row issue.';
-comment on column keap.task_custom_fields._run_id is 'Run whose merge wrote the row.';
-comment on column keap.task_custom_fields._synced_at is 'When the row was written (children are replaced, so this is when the task last changed).';
+select keap_meta.create_custom_field_values_table('task_custom_fields', 'keap.tasks', 'task_id', 'tasks');
 
 insert into keap_meta.entities (entity, target_table, sync_order, description) values
   ('tasks', 'keap.tasks', 790, 'GET /rest/v2/tasks with custom fields; incremental: since_time (read as modification time)');
