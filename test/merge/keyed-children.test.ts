@@ -61,7 +61,7 @@ async function stageAndMerge(records: G[]) {
   return log;
 }
 const steps = async () =>
-  (await db.sql`select gadget_id, step_id, "desc", is_required, step_order from keap.gadget_steps order by 1, 2`).map((r) => ({
+  (await db.sql`select gadget_id, step_id, "desc", is_required, step_order from keap.gadget_steps order by 1, 2`).map((r): Record<string, any> => ({
     ...r, gadget_id: Number(r.gadget_id), step_id: Number(r.step_id),
   }));
 

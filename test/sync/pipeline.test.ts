@@ -65,6 +65,18 @@ describe('pipeline and activity sync against the sandbox', () => {
     expect(hidden.users.length).toBeLessThan(list('users').length);
   });
 
+  it('tasks are read in two partitions, open and completed, each with the traversal\'s own filter', async () => {
+    const reqs = await db.sql`
+      select run_id, query_params ->> 'filter' as filter from keap_meta.etl_request_log
+       where entity = 'tasks' and http_status = 200 order by request_id`;
+    const filters = reqs.map((r) => r.filter);
+    expect(filters).toContain('id>0;is_completed==false');
+    expect(filters).toContain('id>0;is_completed==true');
+    const [t] = await db.sql`select count(*) filter (where is_completed)::int as done, count(*) filter (where not is_completed)::int as open from keap.tasks`;
+    expect(t.done).toBe(list('tasks').filter((x) => x.completed).length);
+    expect(t.open).toBe(list('tasks').filter((x) => !x.completed).length);
+  });
+
   it('a re-run with no change writes nothing and reads one page per incremental entity', async () => {
     const res = await runSync({ db, config: sandboxConfig(sb) }, { trigger: 'test' });
     expect(res.status).toBe('succeeded');
@@ -74,7 +86,8 @@ describe('pipeline and activity sync against the sandbox', () => {
     }
     for (const e of ['opportunities', 'opportunity_stage_moves', 'notes', 'tasks']) {
       expect(summaryOf(res, e).traversal).toBe('incremental');
-      expect((await fetched(res.runId, e)).pages).toBe(1);
+      // tasks: one page per partition (open, completed)
+      expect((await fetched(res.runId, e)).pages).toBe(e === 'tasks' ? 2 : 1);
     }
     const [{ n }] = await db.sql`
       select (select count(*) from keap.opportunities where _run_id = ${res.runId})

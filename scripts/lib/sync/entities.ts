@@ -27,6 +27,13 @@ export interface EntityDef {
   incremental?: { filter?: (sinceIso: string) => string; orderBy: string; stopBelow?: string };
   /** Nested list fetched once per parent id (e.g. /tags/{id}/contacts), chosen per traversal. */
   parents?: (sql: Sql, traversal: 'full' | 'incremental') => Promise<number[]>;
+  /**
+   * Filter clauses that split the list: every traversal reads it once per clause (ANDed to its own
+   * filter), all into the same staging table, so a full traversal's delete detection sees their
+   * union. For a list whose default listing may leave records out (tasks: completed ones). A full
+   * traversal of a partitioned list does not resume by keyset (it starts over).
+   */
+  partitions?: readonly string[];
   /** Merge procedure: keap.merge_<name>(p_run_id bigint, p_finish_sweep boolean). */
   merge: string;
   /** True when a complete full traversal lists every record (so missing ones are deleted). */
@@ -202,13 +209,15 @@ export const ENTITIES: readonly EntityDef[] = [
     sweeps: true,
   },
   {
-    // since_time: unverified like notes' (read as modification_time). Open and completed tasks come
-    // in one listing.
+    // since_time: unverified like notes' (read as modification_time). Whether Keap lists completed
+    // tasks without an is_completed filter is unverified too: read open and completed ones apart,
+    // so neither reading loses a task (or soft-deletes a task that was completed).
     name: 'tasks',
     endpoint: '/rest/v2/tasks',
     collectionKey: 'tasks',
     maxPageSize: 1000,
     fields: ['custom_fields'],
+    partitions: ['is_completed==false', 'is_completed==true'],
     full: { filter: (after) => `id>${after}`, orderBy: 'id asc' },
     incremental: { filter: (t) => `since_time==${t}`, orderBy: 'update_time asc' },
     merge: 'keap.merge_tasks',
