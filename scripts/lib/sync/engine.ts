@@ -381,7 +381,9 @@ async function syncEntity(
       }
       filter = def.full?.filter(after);
       orderBy = def.full?.orderBy;
-      plan = after > 0 ? `full, resuming after id ${after}` : resuming ? 'full (resuming)' : 'full';
+      // A list without an id filter (tags, opportunities, ...) cannot resume by keyset: it starts over.
+      const byKeyset = after > 0 && filter !== def.full?.filter(0);
+      plan = byKeyset ? `full, resuming after id ${after}` : resuming ? 'full (resuming)' : 'full';
     }
   }
   if (def.partitions && traversal !== 'snapshot') plan += `, in ${def.partitions.length} partitions (${def.partitions.join(' / ')})`;
