@@ -2,8 +2,9 @@
 -- last_updated_by,status_id), their custom field values, and the staging table.
 -- Merge: keap.merge_opportunities generated from sql/transforms/062-declare-opportunities.sql.
 -- Revenue: Keap sends plain JSON doubles (projected_revenue_low/high, major units). They are stored
--- as numeric exactly as written in the response (19.9 stays 19.9; never real or double precision):
--- the engine hands page bodies to PostgreSQL unparsed and jsonb keeps JSON numbers as numeric.
+-- as numeric, never real or double precision: the engine hands page bodies to PostgreSQL unparsed,
+-- jsonb keeps JSON numbers as numeric, and the declaration's money type rounds them to the 15
+-- significant digits a double holds (19.9 stays 19.9; 0.30000000000000004 is 0.3).
 
 create table keap.opportunities (
   opportunity_id         bigint primary key,
@@ -47,8 +48,8 @@ comment on column keap.opportunities.next_action_notes is 'What the next action 
 comment on column keap.opportunities.notes is 'Free-text notes on the opportunity (opportunity_notes).';
 comment on column keap.opportunities.estimated_close_at is 'Estimated close date (estimated_close_time).';
 comment on column keap.opportunities.is_in_forecast is 'Whether the opportunity counts in the sales forecast (include_in_forecast).';
-comment on column keap.opportunities.projected_revenue_low is 'Low estimate of the revenue, in the account''s currency units (projected_revenue_low, a JSON double stored exactly as sent).';
-comment on column keap.opportunities.projected_revenue_high is 'High estimate of the revenue, in the account''s currency units (projected_revenue_high, a JSON double stored exactly as sent).';
+comment on column keap.opportunities.projected_revenue_low is 'Low estimate of the revenue, in the account''s currency units (projected_revenue_low, a JSON double; exact numeric rounded to the 15 significant digits a double holds, so 19.9 is 19.9).';
+comment on column keap.opportunities.projected_revenue_high is 'High estimate of the revenue, in the account''s currency units (projected_revenue_high, a JSON double; exact numeric rounded to the 15 significant digits a double holds, so 19.9 is 19.9).';
 comment on column keap.opportunities.affiliate_id is 'Referral partner (affiliate) credited with the opportunity.';
 comment on column keap.opportunities.lead_source is 'Lead source name as Keap sends it.';
 comment on column keap.opportunities.status_id is 'Opportunity status id (status_id).';

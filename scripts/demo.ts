@@ -76,6 +76,40 @@ async function pipelineReport(db: Db): Promise<void> {
   }
 }
 
+/** Sales between the two syncs: a new paid order with its payment, and a refund (issue 9). */
+function makeSalesChanges(sb: Sandbox): string[] {
+  const store = sb.store;
+  const contact = [...store.list('contacts')][5]!;
+  const usd = (amount: number) => ({ amount, currency_code: 'USD', formatted_amount: `$${(amount / 100).toFixed(2)}` });
+  const order = store.add('orders', {
+    title: 'Demo order – “2 seats”', status: 'PAID', contact: { id: String(contact.id) }, order_time: new Date().toISOString(),
+    total: usd(3980), total_paid: usd(3980), total_due: usd(3980), refund_total: usd(0),
+    order_items: [{ id: '990000001', name: 'Practice Suite seat', quantity: 2, item_type: 'PRODUCT', price_per_unit: usd(1990), cost_per_unit: usd(0) }],
+  });
+  const paid = store.add('payments', { amount: 39.8, contact_id: String(contact.id), order_ids: [String(order.id)], status: 'COMPLETED' });
+  const refund = store.add('payments', { amount: -(0.1 + 0.2), contact_id: String(contact.id), order_ids: [String(order.id)], status: 'COMPLETED', type: 'Refund' });
+  return [`added order ${order.id} ($39.80, 2 lines) with payment ${paid.id}`, `added refund ${refund.id} of 0.1 + 0.2 (a double: ${-(0.1 + 0.2)})`];
+}
+
+/** Orders and revenue: what the sales views say after the syncs. */
+async function salesReport(db: Db): Promise<void> {
+  const sql = db.sql;
+  console.log('\nRevenue by month, last 6 months with orders (keap_ops.revenue_by_month):');
+  const months = await sql`
+    select to_char(month, 'YYYY-MM') as month, currency_code, orders_count, ordered_total::text, paid_total::text
+      from keap_ops.revenue_by_month where currency_code is not null order by month desc, currency_code limit 6`;
+  for (const m of months) {
+    console.log(`  ${m.month} ${String(m.currency_code).padEnd(4)} ${String(m.orders_count).padStart(5)} orders  ordered ${String(m.ordered_total).padStart(14)}  paid ${String(m.paid_total).padStart(14)}`);
+  }
+  const [pay] = await sql`
+    select count(*)::int as n, coalesce(sum(payments_total), 0)::text as net, coalesce(sum(payments_refunded_total), 0)::text as refunded
+      from keap_ops.revenue_by_month where currency_code is null`;
+  console.log(`  payments: ${pay?.n} months, net ${pay?.net}, refunded ${pay?.refunded} (exact numeric: a refund of 0.1 + 0.2 is 0.3)`);
+  const [rec] = await sql`
+    select count(*)::int as orders, count(*) filter (where totals_disagree)::int as disagree from keap_ops.order_totals`;
+  console.log(`Order totals (keap_ops.order_totals): ${rec?.disagree} of ${rec?.orders} live orders disagree with the sum of their items.`);
+}
+
 async function report(db: Db): Promise<void> {
   const sql = db.sql;
   console.log('\nWhat landed (live rows / soft-deleted):');
@@ -145,7 +179,7 @@ async function main(): Promise<number> {
     printSummary(full.value, full.runId, full.status);
 
     console.log('\n2. Changes in the sandbox');
-    for (const c of [...makeChanges(sb), ...makePipelineChanges(sb)]) console.log(`  ${c}`);
+    for (const c of [...makeChanges(sb), ...makePipelineChanges(sb), ...makeSalesChanges(sb)]) console.log(`  ${c}`);
 
     console.log('\n3. Incremental sync');
     const outinc = progressPrinter();
@@ -159,6 +193,7 @@ async function main(): Promise<number> {
 
     await report(db);
     await pipelineReport(db);
+    await salesReport(db);
     const s = sb.stats();
     console.log(`\nSandbox saw ${s.totalRequests} requests, ${s.throttleViolations} throttle violations, peak concurrency ${s.peakConcurrency}.`);
     console.log(`Done in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
@@ -168,6 +203,8 @@ async function main(): Promise<number> {
     console.log("  select entity, fresh_as_of, lag_seconds from keap_ops.entity_freshness;");
     console.log("  select given_name, family_name, email from keap.contacts c join keap.contact_emails e using (contact_id) limit 10;");
     console.log("  select * from keap_ops.pipeline_by_stage order by stage_order;");
+    console.log("  select * from keap_ops.revenue_by_month order by month desc limit 12;");
+    console.log("  select * from keap_ops.order_totals where totals_disagree;");
     console.log("A run's trace, and live status (run it in another terminal during a sync):");
     console.log('  npm run trace -- latest');
     console.log('  npm run status -- --watch');

@@ -381,7 +381,7 @@ begin
     -- recs: the records of the good pages (the whole body when there is no collection key)
     recs as (
       select c.page_id, c.page_no, c.traversal, c.parent_key, c.had_nul, e.ordinal,
-             keap_meta.try_bigint(e.rec ->> 'id') as id, e.rec
+             keap_meta.record_key(e.rec, $5) as id, e.rec
         from checked c
         cross join lateral jsonb_array_elements(case when $2 is null then jsonb_build_array(c.body)
                                                      else keap_meta.json_array(c.body -> $2) end) with ordinality e(rec, ordinal)
@@ -412,7 +412,7 @@ begin
       from recs r
      where r.id is not null
   $q$, keap_meta.check_entity_name(p_entity))
-  using p_page_ids, p_collection, p_run_id, p_entity;
+  using p_page_ids, p_collection, p_run_id, p_entity, (select e.key_paths from keap_meta.entities e where e.entity = p_entity);
 end
 $$;
 comment on function keap_meta.page_records(bigint, text, bigint[], text) is
@@ -505,7 +505,7 @@ begin
       select case when l.list is null then keap_meta.page_problem(l.body, $2)
                   when jsonb_typeof(l.list) not in ('array', 'null') then keap_meta.page_problem(jsonb_build_object($2, l.list), $2)
              end as problem,
-             array(select keap_meta.try_bigint(e.rec ->> 'id')
+             array(select keap_meta.record_key(e.rec, $3)
                      from jsonb_array_elements(case when jsonb_typeof(l.list) = 'array' then l.list end) e(rec)) as ids
         from keap_staging.%I s
         cross join lateral (select keap_meta.parse_page(s.payload, s.raw_body) as body offset 0) b
@@ -520,7 +520,8 @@ begin
     )
     select (select count(*) from per_page p where p.problem is not null),
            (select count(*) from recs where id is null)$q$, keap_meta.check_entity_name(p_entity))
-    into v_bad_pages, v_bad_records using p_page_ids, p_collection;
+    into v_bad_pages, v_bad_records
+    using p_page_ids, p_collection, (select e.key_paths from keap_meta.entities e where e.entity = p_entity);
   select count(*) into v_listed from pg_temp.sweep_listed;
 
   if v_listed = 0 then
@@ -678,11 +679,11 @@ begin
       from %s s
       cross join lateral (select s.payload -> $2 as list offset 0) l
       cross join lateral jsonb_array_elements(case when jsonb_typeof(l.list) = 'array' then l.list end) with ordinality e(rec, ordinal)
-      cross join lateral (select keap_meta.try_bigint(e.rec ->> 'id') as id, e.rec #>> $3 as raw_marker offset 0) v
+      cross join lateral (select keap_meta.record_key(e.rec, $4) as id, e.rec #>> $3 as raw_marker offset 0) v
       left join lateral (%s) u on true
      where s.page_id = any ($1) and s.payload is not null$q$,
     v_table, coalesce(p_live, 'select null::boolean as unchanged, null::timestamptz as marker_at'))
-    using v_pages, p_collection, coalesce(p_marker_path, '{}');
+    using v_pages, p_collection, coalesce(p_marker_path, '{}'), (select e.key_paths from keap_meta.entities e where e.entity = p_entity);
 
   -- slow: everything else, through page_records (page and NUL problems recorded there): bodies kept
   -- as text, and pages that gave no record and whose collection is not an array (only those, and
@@ -751,7 +752,8 @@ declare
 begin
   select * into strict e from keap_meta.entities where entity = p_entity;
   select max(marker_at) filter (where traversal in ('incremental', 'full')),
-         max(id) filter (where traversal = 'full' and e.listing = 'keyset')
+         -- (no keyset position for surrogate keys: they are hashes, and such lists cannot resume by id)
+         max(id) filter (where traversal = 'full' and e.listing = 'keyset' and e.key_paths is null)
     into v_max_marker, v_max_full_id
     from pg_temp.merge_recs;
   perform keap_meta.advance_cursor(p_entity, p_run_id, v_max_marker, v_max_full_id);

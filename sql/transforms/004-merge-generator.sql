@@ -39,6 +39,21 @@ $$;
 comment on function keap_meta.declare_entity(text, text, text, text) is
   'Starts an entity declaration: records its key column, page collection and listing kind in keap_meta.entities and clears its entity_columns / entity_children rows (the declaration file inserts them next, then calls keap_meta.generate_merge).';
 
+-- The SQL type a declared data type is stored as (the money types map to bigint / numeric).
+create or replace function keap_meta.decl_sql_type(p_data_type text) returns text
+language sql immutable parallel safe
+as $$
+  select case p_data_type when 'timestamptz' then 'timestamp with time zone' when 'minor_units' then 'bigint'
+                          when 'currency_amount' then 'numeric' when 'money' then 'numeric' else p_data_type end
+$$;
+comment on function keap_meta.decl_sql_type(text) is 'Generator helper: the column type a declared data type is stored as (minor_units: bigint; currency_amount, money: numeric).';
+
+-- Declared types whose raw value is read as JSON (a jsonb column, or a CurrencyValue object).
+create or replace function keap_meta.decl_reads_json(p_data_type text) returns boolean
+language sql immutable parallel safe
+as $$ select p_data_type in ('jsonb', 'currency_amount') $$;
+comment on function keap_meta.decl_reads_json(text) is 'Generator helper: true for declared types whose raw value is read as jsonb (jsonb, currency_amount).';
+
 -- The raw value at a dotted JSON path of a flattened record (alias.<first key>), as text (#>>) or
 -- jsonb (#>). p_top_is_json: the first key was flattened as jsonb (it holds nested values).
 create or replace function keap_meta.decl_raw_expr(p_alias text, p_json_path text, p_as_json boolean, p_top_is_json boolean)
@@ -64,10 +79,11 @@ as $$
     when 'jsonb' then case p_json_shape when 'array' then format('keap_meta.json_array(%s)', p_raw)
                                         when 'custom_field_map' then format('keap_meta.custom_field_values(%s)', p_raw)
                                         else p_raw end
+    when 'currency_amount' then format('keap_meta.try_currency_amount(%s)', p_raw)
     else format('keap_meta.try_%s(%s)', p_data_type, p_raw)
   end
 $$;
-comment on function keap_meta.decl_cast_expr(text, text, text, text) is 'Generator helper: SQL expression casting a raw value to a declared type (keap_meta.try_*, json_array, custom_field_values).';
+comment on function keap_meta.decl_cast_expr(text, text, text, text) is 'Generator helper: SQL expression casting a raw value to a declared type (keap_meta.try_*, json_array, custom_field_values; try_minor_units, try_money, try_currency_amount for the money types).';
 
 -- The raw value as it counts for the "suspect" pre-check: blank strings are not values for the
 -- casts (a blank date is simply absent), but they are for text.
@@ -75,7 +91,9 @@ create or replace function keap_meta.decl_present_expr(p_data_type text, p_raw t
 returns text
 language sql immutable parallel safe
 as $$
-  select case when p_data_type = 'text' then p_raw else format('nullif(btrim(%s), %L)', p_raw, '') end
+  select case when p_data_type = 'text' then p_raw
+              when p_data_type = 'currency_amount' then format('nullif(%s, %L::jsonb)', p_raw, 'null')
+              else format('nullif(btrim(%s), %L)', p_raw, '') end
 $$;
 comment on function keap_meta.decl_present_expr(text, text) is 'Generator helper: the raw value as the suspect pre-check counts it (blank counts as absent for the casts).';
 
@@ -88,6 +106,11 @@ language sql immutable parallel safe
 as $$
   select case
     when p_data_type = 'jsonb' then null
+    when p_data_type = 'currency_amount' then
+      format('(%s, %s::text, keap_meta.currency_value_problem(%s))', p_field, p_raw, p_raw)
+    when p_data_type in ('minor_units', 'money') then
+      format('(%s, %s, keap_meta.cast_problem(%s, %s is null, %L))', p_field, p_raw, p_raw, p_typed,
+             case p_data_type when 'minor_units' then 'amount in minor units (a whole number)' else 'money amount (a number)' end)
     when p_data_type = 'text' then
       format('(%s, %s, keap_meta.oversize_problem(%s, keap_meta.max_%s_text_chars()))', p_field, p_raw, p_raw, p_size)
       || case when p_enum is not null
@@ -167,7 +190,7 @@ begin
     if c.actual is null then
       raise exception 'declared column %.% does not exist', v_target, c.column_name
         using errcode = 'KR005', hint = 'Add it in a migration, or fix the declaration.';
-    elsif c.data_type is not null and c.actual <> replace(c.data_type, 'timestamptz', 'timestamp with time zone') then
+    elsif c.data_type is not null and c.actual <> keap_meta.decl_sql_type(c.data_type) then
       raise exception 'declared column %.% is % in the declaration but % in the table', v_target, c.column_name, c.data_type, c.actual
         using errcode = 'KR005';
     end if;
@@ -197,11 +220,11 @@ begin
          coalesce(array_agg(k.key) filter (where k.is_json), '{}')
     into v_x_def, v_json_keys
     from (select u.key, bool_or(u.is_json) as is_json, min(u.ord) as ord
-            from (select split_part(dc.json_path, '.', 1) as key, (strpos(dc.json_path, '.') > 0 or dc.data_type = 'jsonb') as is_json,
+            from (select split_part(dc.json_path, '.', 1) as key, (strpos(dc.json_path, '.') > 0 or keap_meta.decl_reads_json(dc.data_type)) as is_json,
                          dc.declared_order as ord
                     from keap_meta.entity_columns dc where dc.entity = p_entity and dc.child = '' and dc.source = 'record'
                   union all
-                  select dch.json_path, true, 1000000000000 + dch.declared_order
+                  select split_part(dch.json_path, '.', 1), true, 1000000000000 + dch.declared_order
                     from keap_meta.entity_children dch where dch.entity = p_entity) u
            group by u.key) k;
   v_x_def := coalesce(v_x_def, 'id text');
@@ -209,7 +232,7 @@ begin
   -- Per declared record column: level 1 raw value, level 2 cast, pre-check terms, issue rows.
   for c in select * from keap_meta.entity_columns where entity = p_entity and child = '' and source = 'record' order by declared_order loop
     v_alias := '$.' || c.json_path;
-    v_raw := keap_meta.decl_raw_expr('x', c.json_path, c.data_type = 'jsonb', split_part(c.json_path, '.', 1) = any (v_json_keys));
+    v_raw := keap_meta.decl_raw_expr('x', c.json_path, keap_meta.decl_reads_json(c.data_type), split_part(c.json_path, '.', 1) = any (v_json_keys));
     v_cols := v_cols || c.column_name;
     v_lvl1 := v_lvl1 || format('%s as %I', v_raw, v_alias);
     v_lvl2 := v_lvl2 || format('%s as %I', keap_meta.decl_cast_expr(c.data_type, c.size, c.json_shape, format('f.%I', v_alias)), c.column_name);
@@ -247,7 +270,7 @@ $f$, p_entity, e.key_column, string_to_array(c.json_path, '.')::text);
         from keap_meta.entity_columns dc
        where dc.entity = p_entity and dc.child = '' and dc.json_shape in ('array', 'custom_field_map')
       union all
-      select dch.json_path, format('x.%I', dch.json_path), 'array', 2000000000000 + dch.declared_order
+      select dch.json_path, keap_meta.decl_raw_expr('x', dch.json_path, true, true), 'array', 2000000000000 + dch.declared_order
         from keap_meta.entity_children dch where dch.entity = p_entity) k
     order by k.ord
   loop
@@ -454,21 +477,11 @@ comment on function keap_meta.merge_procedure_sql(text) is 'The text of keap.mer
 --   slots          objects keyed by a slot field; missing, unknown or repeated slot: skipped + issue
 --   custom_fields  [{id, content}]: null contents left out (Keap lists every field, mostly empty),
 --                  no integer id or repeated id: skipped + issue, text over 65,535 characters: null + issue
+--   keyed          objects keyed by an integer property (order items by id); missing, not an integer or
+--                  repeated: skipped + issue
+--   ordinal        objects keyed by their 1-based position (payment plan items, product options: no id)
 --   id_set         an array of ids; pairs still listed keep their other columns (applied_at), pairs no
 --                  longer listed are deleted, ids that are not integers: skipped + issue
---   keyed          objects keyed by an integer id field of the item (slot_path; e.g. a stage's
---                  checklist items): the slots step with any integer as the key; no integer id or a
---                  repeated id: skipped + issue
-
--- Why a keyed child item cannot be keyed: no integer id, or the id listed again for the same parent.
-create or replace function keap_meta.keyed_problem(p_key bigint, p_nth bigint, p_noun text) returns text
-language sql immutable parallel safe
-as $$
-  select case when p_key is null then p_noun || ' without an integer id; skipped, kept in _raw'
-              when p_nth > 1 then p_noun || ' id listed twice; first kept' end
-$$;
-comment on function keap_meta.keyed_problem(bigint, bigint, text) is 'Row-issue text for a keyed child item that cannot be keyed (no integer id, or a repeated id), else null.';
-
 create or replace function keap_meta.child_merge_sql(p_entity text, p_parent_key text, p_child text) returns text
 language plpgsql stable
 as $gen$
@@ -486,9 +499,9 @@ declare
   v_rows      text[] := '{}';
   v_label     text;
   v_has_run   boolean;
-  v_slot      text;          -- slots / keyed: the item's key expression
-  v_problem   text;          -- slots / keyed: why an item cannot be keyed (null when it can)
-  v_keyable   text;          -- slots / keyed: the condition of a keyed item
+  v_key_expr  text;
+  v_key_problem text;
+  v_key_ok    text;
 begin
   select * into strict ch from keap_meta.entity_children where entity = p_entity and child = p_child;
   select bool_or(attname = '_run_id') into v_has_run
@@ -509,7 +522,7 @@ begin
            row_number() over (partition by s.%4$I, x.id order by e.ord) as nth,
            jsonb_typeof(c.content) = 'string' and length(c.content #>> '{}') > keap_meta.max_long_text_chars() as oversize
       from pg_temp.merge_src s
-      cross join lateral jsonb_array_elements(keap_meta.json_array(s.rec -> %5$L)) with ordinality e(cf, ord)
+      cross join lateral jsonb_array_elements(keap_meta.json_array(s.rec #> string_to_array(%5$L, '.'))) with ordinality e(cf, ord)
       cross join lateral (select e.cf -> 'content' as content offset 0) c
       cross join lateral (select keap_meta.try_bigint(e.cf ->> 'id') as id offset 0) x
      where jsonb_typeof(c.content) <> 'null'
@@ -541,7 +554,7 @@ $f$, p_child, ch.target_table, ch.parent_column, p_parent_key, ch.json_path, p_e
   create temporary table %11$I on commit drop as
   select s.%4$I as parent_id, s.page_id, t.ord, t.raw, keap_meta.try_bigint(t.raw) as item_id
     from pg_temp.merge_src s
-    cross join lateral jsonb_array_elements_text(keap_meta.json_array(s.rec -> %5$L)) with ordinality t(raw, ord);
+    cross join lateral jsonb_array_elements_text(keap_meta.json_array(s.rec #> string_to_array(%5$L, '.'))) with ordinality t(raw, ord);
   insert into keap_meta.row_issues (run_id, entity, record_key, field, raw_value, problem, staged_page_id)
   select p_run_id, %6$L, m.parent_id::text, %5$L || '[' || (m.ord - 1) || ']', left(m.raw, 10000),
          %8$L, m.page_id
@@ -563,31 +576,39 @@ $f$, p_child, ch.target_table, ch.parent_column, p_parent_key, ch.json_path, p_e
      'merge_child_' || p_child);
   end if;
 
-  -- slots / keyed: the item flattened once; its slot (or integer id) plus the declared columns
-  if ch.kind = 'keyed' then
-    v_slot := format('keap_meta.try_bigint(x.%I)', ch.slot_path);
-    v_problem := format('keap_meta.keyed_problem(i.slot, i.nth, %L)', ch.noun);
-    v_keyable := 'i.slot is not null';
-  else
-    v_slot := format('x.%I', ch.slot_path);
-    v_problem := format('keap_meta.slot_problem(i.slot, i.nth, %L, %L)', ch.slots::text, ch.noun);
-    v_keyable := format('i.slot = any (%L)', ch.slots::text);
-  end if;
-  select coalesce(array_agg(distinct split_part(dc.json_path, '.', 1)) filter (where strpos(dc.json_path, '.') > 0 or dc.data_type = 'jsonb'), '{}')
+  -- slots, keyed, ordinal: the item flattened once; its key (slot, item id or position) plus the declared columns
+  select coalesce(array_agg(distinct split_part(dc.json_path, '.', 1))
+                    filter (where strpos(dc.json_path, '.') > 0 or keap_meta.decl_reads_json(dc.data_type)), '{}')
     into v_json_keys
     from keap_meta.entity_columns dc where dc.entity = p_entity and dc.child = p_child and dc.source = 'record';
   select string_agg(format('%I %s', k.key, case when k.key = any (v_json_keys) then 'jsonb' else 'text' end), ', ' order by k.ord)
     into v_x_def
     from (select u.key, min(u.ord) as ord
-            from (select ch.slot_path as key, 0::bigint as ord
+            from (select ch.slot_path as key, 0::bigint as ord where ch.slot_path is not null
                   union all
                   select split_part(dc.json_path, '.', 1), dc.declared_order
                     from keap_meta.entity_columns dc where dc.entity = p_entity and dc.child = p_child and dc.source = 'record') u
            group by u.key) k;
   v_label := format('%L || ''['' || (i.ord - 1) || '']''', ch.json_path);
-  v_rows := v_rows || format('(%s || %L, i.item::text, %s)', v_label, '.' || ch.slot_path, v_problem);
+  -- the item's key, why it cannot be keyed (row issue), and which items are written
+  if ch.kind = 'slots' then
+    v_key_expr := format('x.%I', ch.slot_path);
+    v_key_problem := format('keap_meta.slot_problem(i.slot, i.nth, %L, %L)', ch.slots::text, ch.noun);
+    v_key_ok := format('i.slot = any (%L) and i.nth = 1', ch.slots::text);
+  elsif ch.kind = 'keyed' then
+    v_key_expr := format('keap_meta.try_bigint(x.%I)', ch.slot_path);
+    v_key_problem := format('keap_meta.keyed_problem(i.slot, i.nth, %L)', ch.noun);
+    v_key_ok := 'i.slot is not null and i.nth = 1';
+  else
+    v_key_expr := 'e.ord';
+    v_key_problem := 'null::text';
+    v_key_ok := 'true';
+  end if;
+  if ch.slot_path is not null then
+    v_rows := v_rows || format('(%s || %L, i.item::text, %s)', v_label, '.' || ch.slot_path, v_key_problem);
+  end if;
   for c in select * from keap_meta.entity_columns where entity = p_entity and child = p_child and source = 'record' order by declared_order loop
-    v_raw := keap_meta.decl_raw_expr('x', c.json_path, c.data_type = 'jsonb', split_part(c.json_path, '.', 1) = any (v_json_keys));
+    v_raw := keap_meta.decl_raw_expr('x', c.json_path, keap_meta.decl_reads_json(c.data_type), split_part(c.json_path, '.', 1) = any (v_json_keys));
     v_cols := v_cols || c.column_name;
     v_items := v_items || format('%s as %I', v_raw, '$.' || c.json_path)
                        || format('%s as %I', keap_meta.decl_cast_expr(c.data_type, c.size, c.json_shape, v_raw), c.column_name);
@@ -603,15 +624,15 @@ $f$, p_child, ch.target_table, ch.parent_column, p_parent_key, ch.json_path, p_e
   end loop;
 
   return format($f$
-  -- %1$s: %2$s, one row per slot (or id) of each written record, replaced whole (a missing,
-  -- unknown or repeated key cannot be keyed: that item is skipped with a row issue and stays in _raw)
+  -- %1$s: %2$s, one row per %20$s of each written record, replaced whole (an item that cannot be
+  -- keyed is skipped with a row issue and stays in _raw)
   delete from %2$s c using pg_temp.merge_src s where s.existed and c.%3$I = s.%4$I;
   with items as (
     select s.%4$I as parent_id, s.page_id, e.item, e.ord, %5$s as slot,
            row_number() over (partition by s.%4$I, %5$s order by e.ord) as nth,
            %6$s
       from pg_temp.merge_src s
-      cross join lateral jsonb_array_elements(keap_meta.json_array(s.rec -> %7$L)) with ordinality e(item, ord)
+      cross join lateral jsonb_array_elements(keap_meta.json_array(s.rec #> %7$L)) with ordinality e(item, ord)
       cross join lateral jsonb_to_record(keap_meta.json_object(e.item)) as x(%8$s)
   ),
   item_issues as (
@@ -621,17 +642,17 @@ $f$, p_child, ch.target_table, ch.parent_column, p_parent_key, ch.json_path, p_e
       cross join lateral (values
         %10$s
       ) x(field, raw_value, problem)
-     -- cheap pre-check first (bad slot, typed value null although the raw one is present, unknown enum)
+     -- cheap pre-check first (bad key, typed value null although the raw one is present, unknown enum)
      where (%11$s is not null%13$s%14$s)
        and x.problem is not null
   )
   insert into %2$s (%3$I, %15$I, %16$s%17$s)
   select i.parent_id, i.slot, %18$s%19$s
     from items i
-   where %12$s and i.nth = 1;
-$f$, p_child, ch.target_table, ch.parent_column, p_parent_key, v_slot,
-     array_to_string(v_items, E',\n           '), ch.json_path, v_x_def, p_entity,
-     array_to_string(v_rows, E',\n        '), v_problem, v_keyable,
+   where %12$s;
+$f$, p_child, ch.target_table, ch.parent_column, p_parent_key, v_key_expr,
+     array_to_string(v_items, E',\n           '), string_to_array(ch.json_path, '.')::text, coalesce(v_x_def, 'id text'), p_entity,
+     coalesce(nullif(array_to_string(v_rows, E',\n        '), ''), '(null::text, null::text, null::text)'), v_key_problem, v_key_ok,
      case when cardinality(v_typed) > 0
           then format(E'\n            or num_nonnulls(%s) < num_nonnulls(%s)', array_to_string(v_typed, ', '), array_to_string(v_present, ', '))
           else '' end,
@@ -640,10 +661,11 @@ $f$, p_child, ch.target_table, ch.parent_column, p_parent_key, v_slot,
      (select string_agg(format('%I', k), ', ') from unnest(v_cols) k),
      case when v_has_run then ', _run_id' else '' end,
      (select string_agg(format('i.%I', k), ', ') from unnest(v_cols) k),
-     case when v_has_run then ', p_run_id' else '' end);
+     case when v_has_run then ', p_run_id' else '' end,
+     case ch.kind when 'slots' then 'slot' when 'keyed' then ch.noun else 'position' end);
 end
 $gen$;
-comment on function keap_meta.child_merge_sql(text, text, text) is 'Generator helper: the SQL of one child step of a generated merge (slots, keyed, custom_fields or id_set).';
+comment on function keap_meta.child_merge_sql(text, text, text) is 'Generator helper: the SQL of one child step of a generated merge (slots, custom_fields, id_set, keyed or ordinal).';
 
 -- Generates (create or replace) keap.merge_<entity> from its declaration and comments it.
 create or replace function keap_meta.generate_merge(p_entity text) returns regprocedure

@@ -8,7 +8,7 @@ import type { Trace } from '../../scripts/lib/trace.ts';
 import { spawnTs } from '../helpers/child.ts';
 import { createTestDatabase, type TestDb } from '../helpers/db.ts';
 import { API_KEY, sandboxConfig } from '../sync/helpers.ts';
-import { ENTITIES } from '../../scripts/lib/sync/entities.ts';
+import { entityNames } from '../../scripts/lib/sync/entities.ts';
 
 let db: TestDb;
 let sb: Sandbox;
@@ -54,7 +54,7 @@ describe('npm run trace', () => {
     expect(out).toMatch(/\| \/rest\/v2\/tags\/\{id\}\/contacts \| \d+ \| \d+ \|/);
     expect(out).toMatch(/Quota left at the end \([^)]+\): daily \d+ of \d+/);
     expect(out).toContain('- [x] pass — run status: succeeded');
-    expect(out).toContain(`- [x] pass — every entity merged: ${ENTITIES.length} of ${ENTITIES.length} entities merged`);
+    expect(out).toContain(`- [x] pass — every entity merged: ${entityNames().length} of ${entityNames().length} entities merged`);
     expect(out).toMatch(/- \[x\] pass — source and warehouse counts agree: .*contacts 300 = 300/);
     expect(out).toContain('- [x] pass — no throttle violation: no 429 responses');
   });
@@ -64,7 +64,7 @@ describe('npm run trace', () => {
     expect(code).toBe(0);
     const t = JSON.parse(out) as Trace;
     expect(t.run.run_id).toBe(runId);
-    expect(t.data_flow.map((f) => f.entity)).toEqual(ENTITIES.map((e) => e.name));
+    expect(t.data_flow.map((f) => f.entity)).toEqual(entityNames());
     const [{ retries }] = await db.sql`select count(*)::int as retries from keap_meta.etl_request_log where run_id = ${runId} and attempt > 1`;
     expect(retries).toBeGreaterThan(0);
     expect(t.requests.by_endpoint.reduce((n, e) => n + e.retries, 0)).toBe(retries);

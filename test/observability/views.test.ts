@@ -4,10 +4,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../scripts/lib/sandbox/index.ts';
 import { runSync } from '../../scripts/lib/sync/engine.ts';
-import { ENTITIES } from '../../scripts/lib/sync/entities.ts';
 import type { Sql } from '../../scripts/lib/db.ts';
 import { createTestDatabase, type TestDb } from '../helpers/db.ts';
 import { API_KEY, sandboxConfig } from '../sync/helpers.ts';
+import { entityNames } from '../../scripts/lib/sync/entities.ts';
 
 let db: TestDb;
 let sb: Sandbox;
@@ -134,7 +134,7 @@ describe('entity_freshness on a quiet tenant that syncs regularly', () => {
       await new Promise((r) => setTimeout(r, Math.max(0, (interval - 1) * 1000 - (Date.now() - started))));
       const rows = await db.sql`select entity, lag_seconds, fresh_run_id, updated_since from keap_ops.entity_freshness`;
       const sinceStart = (Date.now() - started) / 1000;
-      expect(rows).toHaveLength(ENTITIES.length);
+      expect(rows).toHaveLength(entityNames().length);
       for (const r of rows) {
         expect(r.fresh_run_id, r.entity).toBe(res.runId);
         // Complete up to an instant inside this run: never staler than the run's own start.

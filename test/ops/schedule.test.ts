@@ -73,7 +73,8 @@ describe('npm run schedule', () => {
     const [view] = await db.sql`select * from keap_ops.schedules where job = 'keap-incremental'`;
     expect(view).toMatchObject({ cron: '*/2 * * * * *', timezone: 'UTC', enabled: true, scheduler_alive: true, pipeline: 'keap' });
     expect(view!.next_run_at).toBeInstanceOf(Date);
-    expect(['succeeded', 'running']).toContain(view!.last_status);
+    // A run longer than the 2 s interval (a loaded machine, every entity) makes the next tick skip: also right.
+    expect(['succeeded', 'running', 'skipped']).toContain(view!.last_status);
     const [off] = await db.sql`select enabled, cron, description from keap_ops.schedules where job = 'keap-full'`;
     expect(off).toMatchObject({ enabled: false, cron: null });
 

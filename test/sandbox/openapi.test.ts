@@ -167,6 +167,23 @@ describe('responses validate against the official v2 OpenAPI spec', () => {
     await validatePages('/subscriptions', '/subscriptions', 'subscriptions', { page_size: 1000 });
   });
 
+  it('payments, transactions (no id) and product categories, money edge cases included', async () => {
+    const payments = await validatePages('/sales/payments', '/sales/payments', 'payments', { page_size: 1000 });
+    expect(payments.map((p) => p.amount)).toEqual(expect.arrayContaining([0.1 + 0.2, 19.9, -19.9]));
+    await validatePages('/sales/payments', '/sales/payments', 'payments', { page_size: 50, order_by: 'payment_time desc', filter: 'since_time==2020-01-01T00:00:00.000Z' });
+    const txns = await validatePages('/sales/transactions', '/sales/transactions', 'transactions', { page_size: 1000 });
+    expect(txns.length).toBe(sb.store.count('transactions'));
+    expect(txns.every((t) => !('id' in t))).toBe(true);
+    expect(new Set(txns.map((t) => t.transaction_method)).size).toBe(4);
+    await validatePages('/sales/transactions', '/sales/transactions', 'transactions', { page_size: 50, order_by: 'amount desc', filter: 'is_successful==true' });
+    const cats = await validatePages('/productCategories', '/productCategories', 'product_categories', { page_size: 1000 });
+    const used = new Set([...sb.store.list('products')].flatMap((p) => p.categories as string[]));
+    expect([...used].every((c) => cats.some((k) => k.id === c))).toBe(true);
+    const orders = [...sb.store.list('orders')];
+    expect(orders.some((o) => (o.total as any).currency_code === 'JPY')).toBe(true);
+    expect(orders.some((o) => (o.order_items as any[]).some((i) => i.price_per_unit.amount === 1e15))).toBe(true);
+  });
+
   it('notes and tasks with custom fields, users with inactive and partners', async () => {
     await validatePages('/notes', '/notes', 'notes', { page_size: 1000, fields: 'custom_fields' });
     const tasks = await validatePages('/tasks', '/tasks', 'tasks', { page_size: 1000, fields: 'custom_fields' });

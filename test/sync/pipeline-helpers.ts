@@ -1,6 +1,6 @@
 // Comparison of the pipeline and activity tables (issue 9) with the sandbox's truth: every live
-// record of users, opportunity stages (and checklist items), opportunities (revenue as the exact
-// JSON text), stage moves, notes and tasks (and their custom field values), and the custom field
+// record of users, opportunity stages (and checklist items), opportunities (revenue compared as
+// text: the double to 15 significant digits), stage moves, notes and tasks (and their custom field values), and the custom field
 // models, field by field.
 import { expect } from 'vitest';
 import type { Sandbox } from '../../scripts/lib/sandbox/index.ts';
@@ -11,8 +11,8 @@ type Rec = Record<string, any>;
 const ms = (v: unknown): number | null => (v === undefined || v === null ? null : new Date(v as string).getTime());
 const num = (v: unknown): number | null => (v === undefined || v === null ? null : Number(v));
 const str = (v: unknown): string | null => (v === undefined || v === null ? null : String(v));
-/** A JSON number as Keap wrote it (what PostgreSQL's numeric must print). */
-const jsonNum = (v: unknown): string | null => (v === undefined || v === null ? null : JSON.stringify(v));
+/** A JSON double as the money type stores it: the value to 15 significant digits (what PostgreSQL's numeric must print). */
+const jsonNum = (v: unknown): string | null => (v === undefined || v === null ? null : JSON.stringify(Number((v as number).toPrecision(15))));
 const byId = (a: Rec, b: Rec) => Number(a.id) - Number(b.id);
 
 function truth(sb: Sandbox, entity: Parameters<Sandbox['store']['list']>[0]): Rec[] {

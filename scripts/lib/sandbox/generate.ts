@@ -13,6 +13,7 @@ import { stageMove, STAGE_MOVES_PER_OPPORTUNITY } from './stage-moves.ts';
 
 /** Entities whose records never change after creation (their "modified" time is their creation time). */
 const APPEND_ONLY: ReadonlySet<string> = new Set(['stage_moves']);
+import { payment, productCategory, transaction } from './sales.ts';
 
 export type Rec = Record<string, unknown>;
 
@@ -30,6 +31,9 @@ export const ENTITY_NAMES = [
   'notes',
   'tasks',
   'stage_moves',
+  'payments',
+  'transactions',
+  'product_categories',
 ] as const;
 export type EntityName = (typeof ENTITY_NAMES)[number];
 
@@ -46,7 +50,10 @@ const CODE: Record<EntityName, number> = {
   subscriptions: 10,
   notes: 11,
   tasks: 12,
-  stage_moves: 14,
+  stage_moves: 17,
+  payments: 14,
+  transactions: 15,
+  product_categories: 16,
 };
 const LINKS = 13;
 
@@ -69,6 +76,11 @@ export const ID_SCHEME: Record<EntityName, IdScheme> = {
   notes: { offset: 55000, stride: 2 },
   tasks: { offset: 81000, stride: 2 },
   stage_moves: { offset: 30000, stride: 1 },
+  payments: { offset: 60000, stride: 2 },
+  // Transactions carry no id in v2; the store keys them by this internal id, never served.
+  transactions: { offset: 1, stride: 1 },
+  // Products name categories 10..14 (see product()).
+  product_categories: { offset: 10, stride: 1 },
 };
 
 export interface TenantShape {
@@ -103,6 +115,9 @@ export function tenantShape(seed: number, contacts: number, nowMs: number, nulls
     notes: clamp(n / 3, 5, 1e9),
     tasks: clamp(n / 6, 5, 1e9),
     stage_moves: 0,
+    payments: clamp(n / 8, 5, 1e9),
+    transactions: clamp(n / 7, 5, 1e9),
+    product_categories: 5,
   };
   counts.stage_moves = STAGE_MOVES_PER_OPPORTUNITY * counts.opportunities;
   const anchor = Math.min(DEFAULT_ANCHOR, nowMs - 60_000);
@@ -188,13 +203,16 @@ const PRODUCT_CYCLE = ['DAILY', 'WEEKLY', 'MONTHLY', 'YEARLY'] as const;
 const CHAR_CLASS = ['LETTER', 'NUMBER', 'BOTH'] as const;
 const SUB_CYCLE = ['YEAR', 'MONTH', 'WEEK', 'DAY'] as const;
 const USER_STATUS = ['ACTIVE', 'INVITED', 'INACTIVE', 'NOT_A_USER'] as const;
-const CURRENCIES: Array<[string, string]> = [
+/** [code, symbol, ISO 4217 minor unit]; JPY (0) and BHD (3) keep the minor-unit scaling honest. */
+const CURRENCIES: Array<[string, string, number?]> = [
   ['USD', '$'],
   ['USD', '$'],
   ['USD', '$'],
   ['EUR', '€'],
   ['GBP', '£'],
   ['CAD', 'CA$'],
+  ['JPY', '¥', 0],
+  ['BHD', 'BD ', 3],
 ];
 const PRODUCT_WORDS = ['Practice Suite', 'Website add-on', 'Coaching Session', 'Starter Plan', 'Pro Plan', 'T-Shirt', 'Mug ☕', 'E-book: "Growth"', 'Workshop Ticket', 'Gift Card', 'Consultation (60 min)', 'Crème Brûlée Kit', 'ヨガマット', "Owner's Manual"];
 const STAGES = [
@@ -341,16 +359,18 @@ function contentFor(meta: CustomFieldMeta, r: Rng, anchor: number, userIds: () =
 
 // ---------------------------------------------------------------------------------------------
 
-function money(amountMinor: number, cur: [string, string]): Rec {
+function money(amountMinor: number, cur: [string, string, number?]): Rec {
   const neg = amountMinor < 0;
   const abs = Math.abs(amountMinor);
-  const major = Math.floor(abs / 100)
+  const digits = cur[2] ?? 2;
+  const unit = 10 ** digits;
+  const major = Math.floor(abs / unit)
     .toString()
     .replace(/\B(?=(\d{3})+(?!\d))/g, ',');
   return {
     amount: amountMinor,
     currency_code: cur[0],
-    formatted_amount: `${cur[1]}${neg ? '-' : ''}${major}.${String(abs % 100).padStart(2, '0')}`,
+    formatted_amount: `${cur[1]}${neg ? '-' : ''}${major}${digits > 0 ? `.${String(abs % unit).padStart(digits, '0')}` : ''}`,
   };
 }
 
@@ -859,7 +879,7 @@ export class TenantGenerator {
   order(k: number): Rec {
     const id = this.id('orders', k);
     const r = new Rng(this.h('orders', k, 0));
-    const cur = CURRENCIES[k % CURRENCIES.length] as [string, string];
+    const cur = CURRENCIES[k % CURRENCIES.length] as [string, string, number?];
     const ck = this.randomContactK(r);
     const created = this.createMs('orders', k);
     const modified = this.updateMs('orders', k);
@@ -872,7 +892,8 @@ export class TenantGenerator {
       const pb = this.productBasics(pk);
       const isDiscount = type.startsWith('DISCOUNT');
       const qty = isDiscount ? 1 : r.range(1, 5);
-      const price = isDiscount ? -Math.round(pb.priceMinor / 10) : pb.priceMinor;
+      // Every 50th order holds a line worth 1e15 minor units (exact only as bigint, never as a double of cents).
+      const price = isDiscount ? -Math.round(pb.priceMinor / 10) : k % 50 === 21 && i === 0 ? 1e15 : pb.priceMinor;
       total += price * qty;
       const it: Rec = { id: String(id * 10 + i + 1), name: isDiscount ? `${pb.name} – 10% off` : pb.name, quantity: qty, item_type: type };
       this.put(it, 'description', r.chance(0.5) ? 'Line item “description”' : undefined);
@@ -1093,6 +1114,12 @@ export class TenantGenerator {
         return this.task(k);
       case 'stage_moves':
         return stageMove(this, k);
+      case 'payments':
+        return payment(this, k);
+      case 'transactions':
+        return transaction(this, k);
+      case 'product_categories':
+        return productCategory(this, k);
     }
   }
 }
@@ -1112,6 +1139,10 @@ export const TIME_FIELD: Record<EntityName, string> = {
   notes: 'update_time',
   tasks: 'modification_time',
   stage_moves: 'create_time',
+  payments: 'update_time',
+  // No "last modified" field in the v2 shape: a change keeps the record's times ('' = none to stamp).
+  transactions: '',
+  product_categories: '',
 };
 
 /** The creation-time field per entity (null where the v2 shape has none). */
@@ -1129,4 +1160,7 @@ export const CREATE_FIELD: Record<EntityName, string | null> = {
   notes: 'create_time',
   tasks: 'create_time',
   stage_moves: 'create_time',
+  payments: 'payment_time',
+  transactions: 'transaction_time',
+  product_categories: null,
 };

@@ -100,6 +100,8 @@ export class SandboxStore {
   }
 
   private decorate(e: EntityName, id: number, rec: Rec): Rec {
+    // v2 transactions have no id: the store's key stays internal.
+    if (e === 'transactions') delete rec.id;
     if (e === 'contacts') {
       const links = this.linksOf(id);
       const ids = [...links.keys()].sort((a, b) => a - b).map(String);
@@ -236,7 +238,7 @@ export class SandboxStore {
   // --- mutations -----------------------------------------------------------------------------
 
   private bump(e: EntityName, id: number, rec: Rec, ms: number): void {
-    rec[TIME_FIELD[e]] = iso(ms);
+    if (TIME_FIELD[e]) rec[TIME_FIELD[e]] = iso(ms);
     this.collection(e).setOverride(id, rec);
     this.version++;
   }
@@ -444,5 +446,11 @@ function defaultsFor(e: EntityName, id: number): Rec {
       return { title: `New task ${id}`, completed: false, priority: 'NONESSENTIAL', custom_fields: [] };
     case 'stage_moves':
       return { opportunity_id: '0', move_from_stage_id: '0', move_to_stage_id: '1' };
+    case 'payments':
+      return { amount: 0, status: 'COMPLETED', order_ids: [] };
+    case 'transactions':
+      return { amount: 0, status: 'APPROVED', transaction_method: 'MANUAL', order_ids: [] };
+    case 'product_categories':
+      return { name: `New category ${id}` };
   }
 }

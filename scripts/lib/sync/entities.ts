@@ -137,6 +137,91 @@ export const ENTITIES: readonly EntityDef[] = [
     // Tag removals come from each contact's tag_ids; this list only adds applied times.
     sweeps: false,
   },
+  // --- sales (issue 9): orders, payments, transactions, products, subscriptions -----------------
+  {
+    name: 'order_model',
+    endpoint: '/rest/v2/orders/model',
+    maxPageSize: 0,
+    merge: 'keap.merge_order_model',
+    sweeps: true,
+  },
+  {
+    name: 'orders',
+    endpoint: '/rest/v2/orders',
+    collectionKey: 'orders',
+    maxPageSize: 1000,
+    full: { filter: (after) => `id>${after}`, orderBy: 'id asc' },
+    // modified_since_time filters modification_time (inclusive in the sandbox; the overlap covers
+    // an exclusive bound too).
+    incremental: { filter: (t) => `modified_since_time==${t}`, orderBy: 'modification_time asc' },
+    merge: 'keap.merge_orders',
+    sweeps: true,
+  },
+  {
+    name: 'payments',
+    endpoint: '/rest/v2/sales/payments',
+    collectionKey: 'payments',
+    maxPageSize: 1000,
+    full: { filter: (after) => `id>${after}`, orderBy: 'id asc' },
+    // Keap does not say which time since_time filters; the notes' best reading is payment_time, and
+    // the watermark is payment_time too (the change marker). Were it update_time (never earlier),
+    // this only re-reads more; a payment changed long after it was made is re-read by the sweep.
+    incremental: { filter: (t) => `since_time==${t}`, orderBy: 'payment_time asc' },
+    merge: 'keap.merge_payments',
+    sweeps: true,
+  },
+  {
+    name: 'transactions',
+    endpoint: '/rest/v2/sales/transactions',
+    collectionKey: 'transactions',
+    maxPageSize: 1000,
+    // No id to keyset on (nor in the records): a full traversal pages by transaction time.
+    full: { filter: () => undefined, orderBy: 'transaction_time asc' },
+    // since_time on transaction_time (the notes' best reading; unverified): the watermark is
+    // transaction_time as well; a status change of an old transaction is caught by the sweep.
+    incremental: { filter: (t) => `since_time==${t}`, orderBy: 'transaction_time asc' },
+    merge: 'keap.merge_transactions',
+    sweeps: true,
+  },
+  {
+    name: 'product_categories',
+    endpoint: '/rest/v2/productCategories',
+    collectionKey: 'product_categories',
+    maxPageSize: 1000,
+    // No timestamps: a (small) full traversal with delete detection every run.
+    full: { filter: (after) => `product_category_id>${after}`, orderBy: 'id asc' },
+    merge: 'keap.merge_product_categories',
+    sweeps: true,
+  },
+  {
+    name: 'products',
+    endpoint: '/rest/v2/products',
+    collectionKey: 'products',
+    maxPageSize: 1000,
+    full: { filter: (after) => `product_id>${after}`, orderBy: 'id asc' },
+    // No time filter: newest first (order_by last_updated_time, the record's update_time), stop at the watermark.
+    incremental: { orderBy: 'last_updated_time desc', stopBelow: 'update_time' },
+    merge: 'keap.merge_products',
+    sweeps: true,
+  },
+  {
+    name: 'subscription_model',
+    endpoint: '/rest/v2/subscriptions/model',
+    maxPageSize: 0,
+    merge: 'keap.merge_subscription_model',
+    sweeps: true,
+  },
+  {
+    name: 'subscriptions',
+    endpoint: '/rest/v2/subscriptions',
+    collectionKey: 'subscriptions',
+    maxPageSize: 1000,
+    full: { filter: (after) => `id>${after}`, orderBy: 'id asc' },
+    // No time filter: newest first by modification_time, stop at the watermark.
+    incremental: { orderBy: 'modification_time desc', stopBelow: 'modification_time' },
+    merge: 'keap.merge_subscriptions',
+    sweeps: true,
+  },
   // --- pipeline and activity (issue 9): custom field models, users, stages, opportunities, stage
   // moves, notes, tasks. The incremental assumption of each is in the README ("Incremental reads").
   ...(['company_model', 'opportunity_model', 'note_model', 'task_model'] as const).map(
