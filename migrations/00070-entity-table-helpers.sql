@@ -1,42 +1,8 @@
--- 00070: a fourth kind of declared child collection, keyed: an array of objects keyed by an integer
--- id field of the item (slot_path names it), such as an opportunity stage's checklist items. It is
--- the slots step with any integer as the key instead of a fixed list of slots: an item without an
--- integer id, or an id listed twice for the same parent, is skipped with a row issue (it stays in
--- _raw). keap_meta.child_merge_sql (sql/transforms/004) generates the step.
--- Also three helpers for entity migrations: keap_meta.add_entity_etl_columns,
--- keap_meta.add_child_etl_columns and keap_meta.create_custom_field_values_table (below).
-
--- The sales work (issue 9, migration 00060 on its branch) adds the same kind with the same
--- constraint names; when it is already there, this leaves the declaration tables as they are.
-do $$
-declare
-  v_name text;
-begin
-  if exists (select from pg_constraint
-              where conrelid = 'keap_meta.entity_children'::regclass and contype = 'c'
-                and pg_get_constraintdef(oid) like '%kind = ANY%' and pg_get_constraintdef(oid) like '%''keyed''%') then
-    return;
-  end if;
-  -- the constraints tying slot_path and slots to the kinds (their generated names differ between versions)
-  for v_name in
-    select conname from pg_constraint
-     where conrelid = 'keap_meta.entity_children'::regclass and contype = 'c'
-       and (pg_get_constraintdef(oid) like '%kind = ANY%' or pg_get_constraintdef(oid) like '%slot_path IS NOT NULL%')
-  loop
-    execute format('alter table keap_meta.entity_children drop constraint %I', v_name);
-  end loop;
-  alter table keap_meta.entity_children
-    add constraint entity_children_kind_check check (kind in ('slots', 'custom_fields', 'id_set', 'keyed')),
-    add constraint entity_children_slots_check check ((kind = 'slots') = (slots is not null)),
-    add constraint entity_children_slot_path_kind_check check ((kind in ('slots', 'keyed')) = (slot_path is not null));
-  comment on column keap_meta.entity_children.kind is 'slots: objects keyed by a slot field (EMAIL1, PHONE2, BILLING); keyed: objects keyed by an integer id field of the item (checklist items); custom_fields: [{id, content}] keyed by id; id_set: an array of ids whose pair rows keep their other columns (e.g. applied_at) while listed.';
-  comment on column keap_meta.entity_children.slot_path is 'slots: property of an item naming its slot (field); keyed: property of an item holding its integer id.';
-end
-$$;
-
--- Helpers for entity migrations (like keap_meta.create_staging_table): every entity table carries
--- the same ETL columns with the same meaning, and every custom-field value table the same shape, so
--- a migration declares its own columns and calls these for the rest (with their comments).
+-- 00070: helpers for entity migrations (like keap_meta.create_staging_table): every entity table
+-- carries the same ETL columns with the same meaning, and every custom-field value table the same
+-- shape, so a migration declares its own columns and calls these for the rest (with their comments):
+-- keap_meta.add_entity_etl_columns, keap_meta.add_child_etl_columns and
+-- keap_meta.create_custom_field_values_table. Used by the pipeline and activity migrations 00071-00077.
 
 create function keap_meta.add_entity_etl_columns(p_table regclass, p_record text) returns void
 language plpgsql volatile
