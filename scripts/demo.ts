@@ -45,6 +45,37 @@ function makeChanges(sb: Sandbox): string[] {
   return done;
 }
 
+/** Pipeline and activity changes: an opportunity moves to the next stage (Keap records a stage move), a task is done. */
+function makePipelineChanges(sb: Sandbox): string[] {
+  const store = sb.store;
+  const stages = [...store.list('stages')];
+  const opp = store.list('opportunities').next().value;
+  const task = [...store.list('tasks')].find((t) => t.completed === false);
+  const done: string[] = [];
+  if (opp && stages.length > 1) {
+    const at = stages.findIndex((st) => st.id === (opp.stage as { id?: string } | undefined)?.id);
+    const next = stages[(at + 1) % stages.length]!;
+    store.update('opportunities', String(opp.id), { stage: { id: next.id, name: next.name, reasons: [] } });
+    done.push(`moved opportunity ${opp.id} to stage "${String(next.name)}"`);
+  }
+  if (task) {
+    store.update('tasks', String(task.id), { completed: true, completion_time: new Date().toISOString() });
+    done.push(`completed task ${task.id}`);
+  }
+  return done;
+}
+
+/** The pipeline as keap_ops.pipeline_by_stage shows it. */
+async function pipelineReport(db: Db): Promise<void> {
+  console.log('\nThe pipeline (keap_ops.pipeline_by_stage):');
+  const rows = await db.sql`
+    select stage_name, opportunity_count, projected_revenue_high::text as value, weighted_revenue_high::numeric(20,2)::text as weighted, avg_days_in_stage
+      from keap_ops.pipeline_by_stage order by stage_order nulls last`;
+  for (const r of rows) {
+    console.log(`  ${String(r.stage_name).padEnd(24)} ${String(r.opportunity_count).padStart(5)} deals  value ${String(r.value).padStart(12)}  weighted ${String(r.weighted ?? '-').padStart(12)}  ${r.avg_days_in_stage ?? '-'} days in stage on average`);
+  }
+}
+
 /** Sales between the two syncs: a new paid order with its payment, and a refund (issue 9). */
 function makeSalesChanges(sb: Sandbox): string[] {
   const store = sb.store;
@@ -91,7 +122,7 @@ async function report(db: Db): Promise<void> {
     const [row] = hasDeleted
       ? await sql`select count(*) filter (where _deleted_at is null)::int as live, count(*) filter (where _deleted_at is not null)::int as deleted from ${sql(`keap.${name}`)}`
       : await sql`select count(*)::int as live, 0 as deleted from ${sql(`keap.${name}`)}`;
-    console.log(`  keap.${name.padEnd(24)} ${String(row?.live).padStart(8)} ${row?.deleted ? `(${row.deleted} deleted)` : ''}`);
+    console.log(`  keap.${name.padEnd(34)} ${String(row?.live).padStart(8)} ${row?.deleted ? `(${row.deleted} deleted)` : ''}`);
   }
   console.log('\nLast runs (keap_ops.runs):');
   const runs = await sql`
@@ -175,8 +206,7 @@ async function main(): Promise<number> {
     printSummary(full.value, full.runId, full.status);
 
     console.log('\n2. Changes in the sandbox');
-    for (const c of makeChanges(sb)) console.log(`  ${c}`);
-    for (const c of makeSalesChanges(sb)) console.log(`  ${c}`);
+    for (const c of [...makeChanges(sb), ...makePipelineChanges(sb), ...makeSalesChanges(sb)]) console.log(`  ${c}`);
 
     console.log('\n3. Incremental sync');
     const outinc = progressPrinter();
@@ -192,6 +222,7 @@ async function main(): Promise<number> {
     const historyExit = await showHistory(db, sb, config);
 
     await report(db);
+    await pipelineReport(db);
     await salesReport(db);
     const s = sb.stats();
     console.log(`\nSandbox saw ${s.totalRequests} requests, ${s.throttleViolations} throttle violations, peak concurrency ${s.peakConcurrency}.`);
@@ -201,6 +232,7 @@ async function main(): Promise<number> {
     console.log("  select * from keap_ops.runs order by run_id desc limit 5;");
     console.log("  select entity, fresh_as_of, lag_seconds from keap_ops.entity_freshness;");
     console.log("  select given_name, family_name, email from keap.contacts c join keap.contact_emails e using (contact_id) limit 10;");
+    console.log("  select * from keap_ops.pipeline_by_stage order by stage_order;");
     console.log("  select * from keap_ops.revenue_by_month order by month desc limit 12;");
     console.log("  select * from keap_ops.order_totals where totals_disagree;");
     console.log("A run's trace, and live status (run it in another terminal during a sync):");

@@ -148,6 +148,15 @@ describe('responses validate against the official v2 OpenAPI spec', () => {
     await validatePages('/opportunities/stages', '/opportunities/stages', 'stages', { page_size: 1000 });
   });
 
+  it('opportunity stage moves, generated and appended by a stage change', async () => {
+    const opp = sb.store.list('opportunities').next().value as any;
+    sb.store.update('opportunities', opp.id, { stage: { id: '8', name: 'Lost', reasons: ['Price'] } });
+    const moves = await validatePages('/opportunities/stageMoves', '/opportunities/stageMoves', 'stage_moves', { page_size: 1000, order_by: 'id desc' });
+    expect(moves.length).toBe(sb.store.count('stage_moves'));
+    expect(moves[0]).toMatchObject({ opportunity_id: opp.id, move_to_stage_id: '8' });
+    expect(moves.some((m) => m.move_from_stage_id === '0' && m.prev_stage_move_time === undefined)).toBe(true);
+  });
+
   it('orders with items, products, subscriptions', async () => {
     const orders = await validatePages('/orders', '/orders', 'orders', { page_size: 1000 });
     const types = new Set(orders.flatMap((o) => o.order_items.map((i: any) => i.item_type)));

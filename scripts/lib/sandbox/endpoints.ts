@@ -15,6 +15,7 @@ import type { Collection, Item, SortDef } from './collection.ts';
 import { stringKey, timeKey } from './collection.ts';
 import { LEAD_SOURCES, TIME_FIELD, CREATE_FIELD, type CustomFieldMeta, type EntityName, type ModelEntity, type Rec } from './generate.ts';
 import type { SandboxStore } from './store.ts';
+import { stageMovesEndpoint } from './stage-moves.ts';
 import { salesEndpoints } from './sales.ts';
 import { bad, bool, CMP_ALL, CMP_NO_NE, enumEquals, idCompare, idSet, numCompare, refEquals, text, timeBound, timeCompare, type Clause, type FilterField } from './query.ts';
 
@@ -526,7 +527,7 @@ export function buildEndpoints(store: SandboxStore): ListEndpoint[] {
     },
   };
 
-  return [contacts, companies, tags, tagCategories, opportunities, stages, orders, products, subscriptions, notes, tasks, users, ...salesEndpoints(store)];
+  return [contacts, companies, tags, tagCategories, opportunities, stages, stageMovesEndpoint(store), orders, products, subscriptions, notes, tasks, users, ...salesEndpoints(store)];
 }
 
 export function customFilterLookup(store: SandboxStore, ep: ListEndpoint): ((name: string) => FilterField | undefined) | undefined {

@@ -9,6 +9,10 @@
 // custom-field `content` (untyped), where unset fields are null. `nulls: true` instead mimics the
 // live API's nulls for absent optional strings, at the cost of no longer validating.
 import { hash4, unit, Rng, iso, isoDate } from './util.ts';
+import { stageMove, STAGE_MOVES_PER_OPPORTUNITY } from './stage-moves.ts';
+
+/** Entities whose records never change after creation (their "modified" time is their creation time). */
+const APPEND_ONLY: ReadonlySet<string> = new Set(['stage_moves']);
 import { payment, productCategory, transaction } from './sales.ts';
 
 export type Rec = Record<string, unknown>;
@@ -26,6 +30,7 @@ export const ENTITY_NAMES = [
   'subscriptions',
   'notes',
   'tasks',
+  'stage_moves',
   'payments',
   'transactions',
   'product_categories',
@@ -45,6 +50,7 @@ const CODE: Record<EntityName, number> = {
   subscriptions: 10,
   notes: 11,
   tasks: 12,
+  stage_moves: 17,
   payments: 14,
   transactions: 15,
   product_categories: 16,
@@ -69,6 +75,7 @@ export const ID_SCHEME: Record<EntityName, IdScheme> = {
   subscriptions: { offset: 3000, stride: 2 },
   notes: { offset: 55000, stride: 2 },
   tasks: { offset: 81000, stride: 2 },
+  stage_moves: { offset: 30000, stride: 1 },
   payments: { offset: 60000, stride: 2 },
   // Transactions carry no id in v2; the store keys them by this internal id, never served.
   transactions: { offset: 1, stride: 1 },
@@ -107,10 +114,12 @@ export function tenantShape(seed: number, contacts: number, nowMs: number, nulls
     subscriptions: clamp(n / 40, 3, 1e9),
     notes: clamp(n / 3, 5, 1e9),
     tasks: clamp(n / 6, 5, 1e9),
+    stage_moves: 0,
     payments: clamp(n / 8, 5, 1e9),
     transactions: clamp(n / 7, 5, 1e9),
     product_categories: 5,
   };
+  counts.stage_moves = STAGE_MOVES_PER_OPPORTUNITY * counts.opportunities;
   const anchor = Math.min(DEFAULT_ANCHOR, nowMs - 60_000);
   return { seed, counts, t0: Math.min(T0, anchor - 86_400_000 * 365), anchor, nulls };
 }
@@ -418,6 +427,7 @@ export class TenantGenerator {
   /** Base "last updated" time: a quarter never touched after creation, the rest skewed recent. */
   updateMs(e: EntityName, k: number): number {
     const c = this.createMs(e, k);
+    if (APPEND_ONLY.has(e)) return c;
     const a = this.u(e, k, 2);
     if (a < 0.25) return c + Math.floor(this.u(e, k, 3) * 900);
     const b = this.u(e, k, 3);
@@ -1102,6 +1112,8 @@ export class TenantGenerator {
         return this.note(k);
       case 'tasks':
         return this.task(k);
+      case 'stage_moves':
+        return stageMove(this, k);
       case 'payments':
         return payment(this, k);
       case 'transactions':
@@ -1126,6 +1138,7 @@ export const TIME_FIELD: Record<EntityName, string> = {
   subscriptions: 'modification_time',
   notes: 'update_time',
   tasks: 'modification_time',
+  stage_moves: 'create_time',
   payments: 'update_time',
   // No "last modified" field in the v2 shape: a change keeps the record's times ('' = none to stamp).
   transactions: '',
@@ -1146,6 +1159,7 @@ export const CREATE_FIELD: Record<EntityName, string | null> = {
   subscriptions: null,
   notes: 'create_time',
   tasks: 'create_time',
+  stage_moves: 'create_time',
   payments: 'payment_time',
   transactions: 'transaction_time',
   product_categories: null,

@@ -4,7 +4,8 @@
 // bodies), fault injection, churn, then the endpoint itself. It also keeps the request stats.
 //
 // Served (GET): the list endpoints in endpoints.ts (contacts, companies, tags, tags/categories,
-// opportunities, opportunities/stages, orders, products, subscriptions, notes, tasks, users),
+// opportunities, opportunities/stages, opportunities/stageMoves, orders, products, subscriptions,
+// notes, tasks, users),
 // /tags/{id}/contacts, /contacts/{id}/tags, /contacts/{id}, single records of tags, companies,
 // orders, tasks, opportunities, subscriptions and users, the seven /{entity}/model endpoints and
 // /oauth/connect/userinfo. Writes go through the in-process store, not HTTP.

@@ -14,6 +14,7 @@
 import { Collection, cmpPos } from './collection.ts';
 import { ENTITY_NAMES, TIME_FIELD, CREATE_FIELD, TenantGenerator, type EntityName, type Rec, type TenantShape, type CustomFieldMeta, type ModelEntity } from './generate.ts';
 import { iso, Rng, ApiError } from './util.ts';
+import { recordStageMove } from './stage-moves.ts';
 
 export interface TagLink {
   tag_id: string;
@@ -314,13 +315,16 @@ export class SandboxStore {
       this.linkOverrides.set(id, links);
     }
     this.bump(e, id, rec, ms);
+    // Keap records an opportunity entering its first stage as a stage move.
+    if (e === 'opportunities') recordStageMove(this, undefined, rec);
     return this.get(e, id) as Rec;
   }
 
   /** Shallow-merges `patch` into the record and bumps its modified time. `tag_ids` on a contact replaces its tags. */
   update(e: EntityName, id: string | number, patch: Rec): Rec {
     const n = Number(id);
-    const rec = structuredClone(this.mustExist(e, n));
+    const before = this.mustExist(e, n);
+    const rec = structuredClone(before);
     const ms = this.stampMs();
     const { tag_ids: tagIds, ...rest } = patch;
     this.applyPatch(rec, rest);
@@ -338,6 +342,8 @@ export class SandboxStore {
       }
     }
     this.bump(e, n, rec, ms);
+    // Moving an opportunity to another stage appends a stage move, as in Keap.
+    if (e === 'opportunities') recordStageMove(this, before, rec);
     return this.get(e, n) as Rec;
   }
 
@@ -438,6 +444,8 @@ function defaultsFor(e: EntityName, id: number): Rec {
       return { title: '', text: '', custom_fields: [] };
     case 'tasks':
       return { title: `New task ${id}`, completed: false, priority: 'NONESSENTIAL', custom_fields: [] };
+    case 'stage_moves':
+      return { opportunity_id: '0', move_from_stage_id: '0', move_to_stage_id: '1' };
     case 'payments':
       return { amount: 0, status: 'COMPLETED', order_ids: [] };
     case 'transactions':

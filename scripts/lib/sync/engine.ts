@@ -376,17 +376,25 @@ async function syncEntity(
       let after = 0;
       if (def.sweeps && !opts.dryRun) {
         const [row] = await sql`select keap_meta.begin_full_sweep(${def.name}, ${ctx.runId}) as after_id`;
-        after = Number(row?.after_id ?? 0);
+        // With partitions the largest id merged may come from another partition: no keyset resume.
+        after = def.partitions ? 0 : Number(row?.after_id ?? 0);
       }
       filter = def.full?.filter(after);
       orderBy = def.full?.orderBy;
-      plan = after > 0 ? `full, resuming after id ${after}` : resuming ? 'full (resuming)' : 'full';
+      // A list without an id filter (tags, opportunities, ...) cannot resume by keyset: it starts over.
+      const byKeyset = after > 0 && filter !== def.full?.filter(0);
+      plan = byKeyset ? `full, resuming after id ${after}` : resuming ? 'full (resuming)' : 'full';
     }
   }
-  await ctx.event('info', `${def.name}: ${plan}`, { stage: 'plan', entity: def.name, data: { traversal, filter, orderBy } });
+  if (def.partitions && traversal !== 'snapshot') plan += `, in ${def.partitions.length} partitions (${def.partitions.join(' / ')})`;
+  await ctx.event('info', `${def.name}: ${plan}`, { stage: 'plan', entity: def.name, data: { traversal, filter, orderBy, partitions: def.partitions } });
   opts.onLine?.(`${def.name}: ${plan}${filter ? ` (filter ${filter})` : ''}`);
 
-  const parents: (number | null)[] = def.parents ? await def.parents(sql, traversal === 'incremental' ? 'incremental' : 'full') : [null];
+  // The lists one traversal reads: one per parent (nested lists), one per partition, or just one.
+  const parents: (number | null)[] = def.parents
+    ? await def.parents(sql, traversal === 'incremental' ? 'incremental' : 'full')
+    : def.partitions && traversal !== 'snapshot' ? def.partitions.map(() => null) : [null];
+  const filterOf = (i: number) => [filter, traversal !== 'snapshot' ? def.partitions?.[i] : undefined].filter(Boolean).join(';') || undefined;
   const pageSize = def.collectionKey ? Math.min(config.pageSize, def.maxPageSize) : undefined;
   let pages = 0;
   let records = 0;
@@ -410,16 +418,17 @@ async function syncEntity(
   // While a page is staged the next one is already being fetched, and merges run in the
   // background (BackgroundMerges): the network and the database work overlap.
   const merges = new BackgroundMerges(() => merge(sql, def, ctx.runId, false));
-  const fetchPage = async (endpoint: string, token: string | undefined, parse = !!opts.dryRun): Promise<KeapPage> => {
+  const fetchPage = async (listIndex: number, token: string | undefined, parse = !!opts.dryRun): Promise<KeapPage> => {
     const query: Record<string, string | number | undefined> = {};
+    const listFilter = filterOf(listIndex);
     if (pageSize !== undefined) {
       query.page_size = opts.dryRun ? 1 : pageSize;
       if (orderBy) query.order_by = orderBy;
-      if (filter) query.filter = filter;
+      if (listFilter) query.filter = listFilter;
       if (def.fields) query.fields = def.fields.join(',');
       if (token) query.page_token = token;
     }
-    return client.get(ctx, endpoint, query, { entity: def.name, pageNo: pages + 1, parse });
+    return client.get(ctx, endpointOf(listIndex), query, { entity: def.name, pageNo: pages + 1, parse });
   };
 
   // One flat sequence of requests over every parent's pages, so the next request (the next page
@@ -427,7 +436,7 @@ async function syncEntity(
   const endpointOf = (i: number) => (parents[i] === null ? def.endpoint : def.endpoint.replace('{parent}', String(parents[i])));
   interface Pending { parentIndex: number; token: string | undefined; page: Promise<KeapPage> }
   const request = (parentIndex: number, token: string | undefined): Pending => {
-    const page = fetchPage(endpointOf(parentIndex), token);
+    const page = fetchPage(parentIndex, token);
     // Awaited on its turn; until then a failure must not count as unhandled.
     page.catch(() => {});
     return { parentIndex, token, page };
@@ -472,7 +481,7 @@ async function syncEntity(
       let staged = await stagePage(sql, def, ctx.runId, page, pages, traversal, parentKey, stopBelow?.path);
       if (staged.malformed) {
         // Not JSON: the client asks again, with its own checks and retries, and parses.
-        page = await fetchPage(endpointOf(current.parentIndex), current.token, true);
+        page = await fetchPage(current.parentIndex, current.token, true);
         staged = await stagePage(sql, def, ctx.runId, page, pages, traversal, parentKey, stopBelow?.path);
       }
       records += staged.count;

@@ -27,6 +27,13 @@ export interface EntityDef {
   incremental?: { filter?: (sinceIso: string) => string; orderBy: string; stopBelow?: string };
   /** Nested list fetched once per parent id (e.g. /tags/{id}/contacts), chosen per traversal. */
   parents?: (sql: Sql, traversal: 'full' | 'incremental') => Promise<number[]>;
+  /**
+   * Filter clauses that split the list: every traversal reads it once per clause (ANDed to its own
+   * filter), all into the same staging table, so a full traversal's delete detection sees their
+   * union. For a list whose default listing may leave records out (tasks: completed ones). A full
+   * traversal of a partitioned list does not resume by keyset (it starts over).
+   */
+  partitions?: readonly string[];
   /** Merge procedure: keap.merge_<name>(p_run_id bigint, p_finish_sweep boolean). */
   merge: string;
   /** True when a complete full traversal lists every record (so missing ones are deleted). */
@@ -48,6 +55,12 @@ const COMPANY_FIELDS = [
   'anniversary_date', 'birth_date', 'assistant_name', 'assistant_phone', 'billing_information', 'contact_type',
   'owner_id', 'referral_code', 'spouse_name', 'account_id', 'created_by', 'last_updated_by', 'create_time', 'update_time',
 ] as const;
+
+/** Opportunities leave these out unless asked (the legacy extras would be refused on most accounts). */
+const OPPORTUNITY_FIELDS = ['custom_fields', 'created_by', 'last_updated_by', 'status_id'] as const;
+
+/** The custom field model entities of issue 9 and the endpoint each reads (/rest/v2/<endpoint>/model). */
+const MODEL_ENDPOINT = { company_model: 'companies', opportunity_model: 'opportunities', note_model: 'notes', task_model: 'tasks' } as const;
 
 export const ENTITIES: readonly EntityDef[] = [
   {
@@ -207,6 +220,92 @@ export const ENTITIES: readonly EntityDef[] = [
     // No time filter: newest first by modification_time, stop at the watermark.
     incremental: { orderBy: 'modification_time desc', stopBelow: 'modification_time' },
     merge: 'keap.merge_subscriptions',
+    sweeps: true,
+  },
+  // --- pipeline and activity (issue 9): custom field models, users, stages, opportunities, stage
+  // moves, notes, tasks. The incremental assumption of each is in the README ("Incremental reads").
+  ...(['company_model', 'opportunity_model', 'note_model', 'task_model'] as const).map(
+    (name): EntityDef => ({
+      name,
+      endpoint: `/rest/v2/${MODEL_ENDPOINT[name]}/model`,
+      maxPageSize: 0,
+      merge: `keap.merge_${name}`,
+      sweeps: true,
+    }),
+  ),
+  {
+    // Keap hides inactive users and partners unless the filter asks for them. No time filter or
+    // update-time order: the few users are listed whole every run (full traversal, delete detection).
+    name: 'users',
+    endpoint: '/rest/v2/users',
+    collectionKey: 'users',
+    maxPageSize: 100,
+    full: { filter: () => 'include_inactive==true;include_partners==true', orderBy: 'create_time asc' },
+    merge: 'keap.merge_users',
+    sweeps: true,
+  },
+  {
+    // A handful of stages, no time filter: listed whole every run.
+    name: 'opportunity_stages',
+    endpoint: '/rest/v2/opportunities/stages',
+    collectionKey: 'stages',
+    maxPageSize: 1000,
+    full: { filter: () => undefined, orderBy: 'stage_order asc' },
+    merge: 'keap.merge_opportunity_stages',
+    sweeps: true,
+  },
+  {
+    // No time filter and no id order (order_by: next_action_time, contact_name, opportunity_title,
+    // created_time, update_time): a full traversal pages by created_time without a keyset (a crashed
+    // one restarts), an incremental one reads newest first and stops below the watermark.
+    name: 'opportunities',
+    endpoint: '/rest/v2/opportunities',
+    collectionKey: 'opportunities',
+    maxPageSize: 1000,
+    fields: OPPORTUNITY_FIELDS,
+    full: { filter: () => undefined, orderBy: 'created_time asc' },
+    incremental: { orderBy: 'update_time desc', stopBelow: 'last_updated_time' },
+    merge: 'keap.merge_opportunities',
+    sweeps: true,
+  },
+  {
+    // Append-only, no time or id filter: ids rise with creation, so newest first by id, stopping
+    // below the watermark on create_time.
+    name: 'opportunity_stage_moves',
+    endpoint: '/rest/v2/opportunities/stageMoves',
+    collectionKey: 'stage_moves',
+    maxPageSize: 1000,
+    full: { filter: () => undefined, orderBy: 'id asc' },
+    incremental: { orderBy: 'id desc', stopBelow: 'create_time' },
+    merge: 'keap.merge_opportunity_stage_moves',
+    sweeps: true,
+  },
+  {
+    // since_time: Keap does not say which time it filters on (read as update_time, as the sandbox
+    // does); the overlap window and the periodic full traversal cover a different reading.
+    name: 'notes',
+    endpoint: '/rest/v2/notes',
+    collectionKey: 'notes',
+    maxPageSize: 1000,
+    fields: ['custom_fields'],
+    full: { filter: (after) => `id>${after}`, orderBy: 'id asc' },
+    incremental: { filter: (t) => `since_time==${t}`, orderBy: 'update_time asc' },
+    merge: 'keap.merge_notes',
+    sweeps: true,
+  },
+  {
+    // since_time: unverified like notes' (read as modification_time). Whether Keap lists completed
+    // tasks without an is_completed filter is unverified too: read open and completed ones apart,
+    // so neither reading loses a task (or soft-deletes a task that was completed).
+    name: 'tasks',
+    endpoint: '/rest/v2/tasks',
+    collectionKey: 'tasks',
+    maxPageSize: 1000,
+    fields: ['custom_fields'],
+    partitions: ['is_completed==false', 'is_completed==true'],
+    full: { filter: (after) => `id>${after}`, orderBy: 'id asc' },
+    incremental: { filter: (t) => `since_time==${t}`, orderBy: 'update_time asc' },
+    merge: 'keap.merge_tasks',
     sweeps: true,
   },
 ];

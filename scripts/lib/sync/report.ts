@@ -8,7 +8,7 @@ export function progressPrinter() {
   let last = 0;
   let lastEntity = '';
   const fmt = (p: SyncProgress) =>
-    `${p.entity.padEnd(16)} ${p.traversal.padEnd(11)} pages ${String(p.pages).padStart(5)}  records ${String(p.records).padStart(8)}  ` +
+    `${p.entity.padEnd(23)} ${p.traversal.padEnd(11)} pages ${String(p.pages).padStart(5)}  records ${String(p.records).padStart(8)}  ` +
     `${p.recordsPerSecond.toFixed(0).padStart(6)} rec/s  quota left ${p.quotaAvailable ?? '?'}`;
   return {
     progress(p: SyncProgress) {
@@ -42,10 +42,12 @@ export function progressPrinter() {
 
 export function printSummary(summary: SyncSummary, runId: number, status: string): void {
   console.log(`run ${runId}: ${status}`);
-  console.log('entity            traversal    pages   records  inserted  updated unchanged  deleted rejected');
+  // The entity column is as wide as the longest name (opportunity_stage_moves), at least 17.
+  const width = Math.max(17, ...summary.entities.map((e) => e.entity.length));
+  console.log(`${'entity'.padEnd(width)} traversal    pages   records  inserted  updated unchanged  deleted rejected`);
   for (const e of summary.entities) {
     console.log(
-      `${e.entity.padEnd(17)} ${e.traversal.padEnd(11)} ${String(e.pages).padStart(6)} ${String(e.records).padStart(9)} ` +
+      `${e.entity.padEnd(width)} ${e.traversal.padEnd(11)} ${String(e.pages).padStart(6)} ${String(e.records).padStart(9)} ` +
         `${String(e.inserted).padStart(9)} ${String(e.updated).padStart(8)} ${String(e.unchanged).padStart(9)} ${String(e.deleted).padStart(8)} ${String(e.rejected).padStart(8)}`,
     );
   }

@@ -1,0 +1,4 @@
+// Keap users (all of them, inactive users and partners too) with e-mails and phones: tables, staging table, entity row. SQL in the sibling .sql file.
+import { sqlFile } from '../scripts/lib/sql-file.ts';
+
+export const up = sqlFile(import.meta.url);
