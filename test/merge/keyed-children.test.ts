@@ -20,6 +20,7 @@ const TOY = `
   create table keap.gadget_steps (gadget_id bigint not null, step_id bigint not null, "desc" text, is_required boolean,
     step_order integer, _run_id bigint, _synced_at timestamptz not null default now(), primary key (gadget_id, step_id));
   select keap_meta.create_staging_table('gadgets');
+  select keap_meta.create_history_table(t) from unnest('{keap.gadgets,keap.gadget_steps}'::regclass[]) t;
   insert into keap_meta.entities (entity, target_table, sync_order, description)
   values ('gadgets', 'keap.gadgets', 901, 'GET /gadgets (test entity)');
   select keap_meta.declare_entity('gadgets', p_key_column => 'gadget_id', p_collection => 'gadgets');
