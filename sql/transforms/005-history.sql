@@ -120,6 +120,20 @@ begin
   if v_key is null then
     raise exception 'child table % of % has no primary key', ch.target_table, p_entity using errcode = 'KR005';
   end if;
+  if p_before and ch.kind <> 'id_set' then
+    -- a kind whose step replaces the written records' rows whole: the snapshot is the delete
+    return format($f$
+  -- %1$s history: the written records' rows of %2$s as they were (compared after the step), deleted
+  -- here for the step to insert them anew (one read of them); by key (= any of an array: the planner
+  -- cannot misjudge the unanalyzed merge_src into a scan)
+  perform keap_meta.drop_temp_table(%3$L);
+  create temporary table %3$I on commit drop as
+  with gone as (delete from %2$s c where c.%4$I = any (array(select s.%5$I from pg_temp.merge_src s where s.existed)) returning c.*)
+  select * from gone;
+  create index on pg_temp.%3$I (%6$s);
+$f$, p_child, ch.target_table, v_old, ch.parent_column, p_parent_key,
+     (select string_agg(format('%I', k), ', ') from unnest(v_key) k));
+  end if;
   if p_before then
     return format($f$
   -- %1$s history: the written records' rows of %2$s as they were (compared after the step); read
