@@ -195,10 +195,11 @@ export function renderStatus(state: StatusState, now = new Date()): string {
     );
   }
   lines.push('', 'Freshness (complete up to; lag = now - that):');
+  const width = Math.max(16, ...state.freshness.map((f) => f.entity.length));
   for (const f of state.freshness) {
     const lag = f.fresh_as_of ? (now.getTime() - f.fresh_as_of.getTime()) / 1000 : null;
     lines.push(
-      `  ${f.entity.padEnd(16)} ${f.fresh_as_of ? f.fresh_as_of.toISOString() : 'never synced            '}  lag ${duration(lag).padStart(8)}` +
+      `  ${f.entity.padEnd(width)} ${f.fresh_as_of ? f.fresh_as_of.toISOString() : 'never synced            '}  lag ${duration(lag).padStart(8)}` +
         (f.last_traversal ? `  (${f.last_traversal}, run ${f.fresh_run_id})` : ''),
     );
   }
