@@ -72,18 +72,12 @@ create table keap.orders (
   updated_at                        timestamptz,
   external_create_user              text,
   external_created_at               timestamptz,
-  external_updated_at               timestamptz,
-  _run_id                           bigint,
-  _synced_at                        timestamptz not null default now(),
-  _first_seen_at                    timestamptz not null default now(),
-  _deleted_at                       timestamptz,
-  _raw                              jsonb not null,
-  _raw_hash                         bigint generated always as (jsonb_hash_extended(_raw, 0)) stored
+  external_updated_at               timestamptz
 );
+select keap_meta.add_entity_etl_columns('keap.orders', 'OrderV2');
 create index orders_contact_id on keap.orders (contact_id);
 create index orders_ordered_at on keap.orders (ordered_at);
 create index orders_updated_at on keap.orders (updated_at);
-create index orders_deleted on keap.orders (_deleted_at) where _deleted_at is not null;
 
 comment on table keap.orders is 'Keap orders (invoices), one row per order (GET /rest/v2/orders). Items in keap.order_items, payment plan installments in keap.order_payment_plan_items, custom field values in keap.order_custom_fields. Money as exact minor units (*_minor, bigint) and as amounts in currency units (numeric) in currency_code.';
 comment on column keap.orders.order_id is 'Keap order id (OrderV2.id).';
@@ -145,12 +139,6 @@ comment on column keap.orders.updated_at is 'When the order was last modified (m
 comment on column keap.orders.external_create_user is 'User of an external system that created the order.';
 comment on column keap.orders.external_created_at is 'Creation time in the external system.';
 comment on column keap.orders.external_updated_at is 'Last update time in the external system.';
-comment on column keap.orders._run_id is 'Run whose merge last wrote the row.';
-comment on column keap.orders._synced_at is 'Last time the merge wrote the row (insert, change, soft delete or undelete).';
-comment on column keap.orders._first_seen_at is 'When the row was first inserted.';
-comment on column keap.orders._deleted_at is 'Soft delete: when a full traversal no longer listed the order; null while it exists in Keap.';
-comment on column keap.orders._raw is 'Last raw OrderV2 object received (NUL characters removed).';
-comment on column keap.orders._raw_hash is 'Hash of _raw (jsonb_hash_extended, computed by PostgreSQL): merges skip a re-read record whose hash is unchanged.';
 
 create table keap.order_items (
   order_id                      bigint not null,
@@ -181,10 +169,9 @@ create table keap.order_items (
   subscription_plan_total_cycles integer,
   subscription_plan_price_minor bigint,
   subscription_plan_price       numeric,
-  _run_id                       bigint,
-  _synced_at                    timestamptz not null default now(),
   primary key (order_id, order_item_id)
 );
+select keap_meta.add_child_etl_columns('keap.order_items', 'order');
 create index order_items_product_id on keap.order_items (product_id);
 comment on table keap.order_items is 'Line items of an order (OrderV2.order_items), one row per item id. Replaced whole whenever the order changes, so removed items disappear. Tax and shipping lines have no product (product_id null).';
 comment on column keap.order_items.order_id is 'Order the item belongs to (keap.orders.order_id; kept consistent by keap.merge_orders, no foreign key).';
@@ -215,8 +202,6 @@ comment on column keap.order_items.subscription_plan_frequency is 'Subscription 
 comment on column keap.order_items.subscription_plan_total_cycles is 'Subscription plan: number of billing cycles (0 = until cancelled).';
 comment on column keap.order_items.subscription_plan_price_minor is 'Subscription plan price, minor units.';
 comment on column keap.order_items.subscription_plan_price is 'Subscription plan price, currency units.';
-comment on column keap.order_items._run_id is 'Run whose merge last wrote the row.';
-comment on column keap.order_items._synced_at is 'When the row was written.';
 
 create table keap.order_payment_plan_items (
   order_id           bigint not null,
@@ -228,10 +213,9 @@ create table keap.order_payment_plan_items (
   amount_due         numeric,
   amount_paid_minor  bigint,
   amount_paid        numeric,
-  _run_id            bigint,
-  _synced_at         timestamptz not null default now(),
   primary key (order_id, position)
 );
+select keap_meta.add_child_etl_columns('keap.order_payment_plan_items', 'order');
 comment on table keap.order_payment_plan_items is 'Scheduled installments of an order''s payment plan (payment_plan.payment_plan_items). Keap gives them no id, so they are keyed by the order and their 1-based position in the plan; replaced whole whenever the order changes.';
 comment on column keap.order_payment_plan_items.order_id is 'Order the installment belongs to (keap.orders.order_id; no foreign key).';
 comment on column keap.order_payment_plan_items.position is '1-based position of the installment in payment_plan.payment_plan_items, as Keap lists them.';
@@ -242,24 +226,9 @@ comment on column keap.order_payment_plan_items.amount_due_minor is 'Amount due,
 comment on column keap.order_payment_plan_items.amount_due is 'Amount due, currency units.';
 comment on column keap.order_payment_plan_items.amount_paid_minor is 'Amount paid, minor units (exact).';
 comment on column keap.order_payment_plan_items.amount_paid is 'Amount paid, currency units.';
-comment on column keap.order_payment_plan_items._run_id is 'Run whose merge last wrote the row.';
-comment on column keap.order_payment_plan_items._synced_at is 'When the row was written.';
 
-create table keap.order_custom_fields (
-  order_id        bigint not null,
-  custom_field_id bigint not null,
-  value           jsonb,
-  _run_id         bigint,
-  _synced_at      timestamptz not null default now(),
-  primary key (order_id, custom_field_id)
-);
+select keap_meta.create_custom_field_values_table('order_custom_fields', 'keap.orders', 'order_id', 'orders');
 create index order_custom_fields_field on keap.order_custom_fields (custom_field_id);
-comment on table keap.order_custom_fields is 'Custom field values of an order, one row per field that has a value (null contents left out). Definitions in keap.custom_fields (model orders). Replaced whole whenever the order changes.';
-comment on column keap.order_custom_fields.order_id is 'Order the value belongs to (keap.orders.order_id; no foreign key).';
-comment on column keap.order_custom_fields.custom_field_id is 'Custom field (keap.custom_fields with model = ''orders'').';
-comment on column keap.order_custom_fields.value is 'The value as Keap sent it (JSON: text, number, boolean, ...); interpret it with the field''s field_type.';
-comment on column keap.order_custom_fields._run_id is 'Run whose merge last wrote the row.';
-comment on column keap.order_custom_fields._synced_at is 'When the row was written.';
 
 select keap_meta.create_staging_table('order_model');
 select keap_meta.create_staging_table('orders');

@@ -30,17 +30,11 @@ create table keap.payments (
   card_type               text,
   card_last_four          text,
   paid_at                 timestamptz,
-  updated_at              timestamptz,
-  _run_id                 bigint,
-  _synced_at              timestamptz not null default now(),
-  _first_seen_at          timestamptz not null default now(),
-  _deleted_at             timestamptz,
-  _raw                    jsonb not null,
-  _raw_hash               bigint generated always as (jsonb_hash_extended(_raw, 0)) stored
+  updated_at              timestamptz
 );
+select keap_meta.add_entity_etl_columns('keap.payments', 'Payment');
 create index payments_contact_id on keap.payments (contact_id);
 create index payments_paid_at on keap.payments (paid_at);
-create index payments_deleted on keap.payments (_deleted_at) where _deleted_at is not null;
 comment on table keap.payments is 'Keap payments, one row per payment (GET /rest/v2/sales/payments). The orders a payment paid are in keap.payment_orders. Amounts in currency units as exact numeric (Keap sends a double).';
 comment on column keap.payments.payment_id is 'Keap payment id (Payment.id).';
 comment on column keap.payments.contact_id is 'Contact who paid.';
@@ -61,12 +55,6 @@ comment on column keap.payments.card_type is 'CREDIT, DEBIT, PREPAID or ACH.';
 comment on column keap.payments.card_last_four is 'Last four digits of the card.';
 comment on column keap.payments.paid_at is 'When the payment was made (payment_time).';
 comment on column keap.payments.updated_at is 'When the payment was last updated (update_time).';
-comment on column keap.payments._run_id is 'Run whose merge last wrote the row.';
-comment on column keap.payments._synced_at is 'Last time the merge wrote the row (insert, change, soft delete or undelete).';
-comment on column keap.payments._first_seen_at is 'When the row was first inserted.';
-comment on column keap.payments._deleted_at is 'Soft delete: when a full traversal no longer listed the payment; null while it exists in Keap.';
-comment on column keap.payments._raw is 'Last raw Payment object received (NUL characters removed).';
-comment on column keap.payments._raw_hash is 'Hash of _raw (jsonb_hash_extended, computed by PostgreSQL): merges skip a re-read record whose hash is unchanged.';
 
 create table keap.payment_orders (
   payment_id bigint not null,
@@ -97,17 +85,11 @@ create table keap.transactions (
   payment_method_id       bigint,
   card_brand              text,
   card_last_four          text,
-  transacted_at           timestamptz,
-  _run_id                 bigint,
-  _synced_at              timestamptz not null default now(),
-  _first_seen_at          timestamptz not null default now(),
-  _deleted_at             timestamptz,
-  _raw                    jsonb not null,
-  _raw_hash               bigint generated always as (jsonb_hash_extended(_raw, 0)) stored
+  transacted_at           timestamptz
 );
+select keap_meta.add_entity_etl_columns('keap.transactions', 'TransactionV2');
 create index transactions_contact_id on keap.transactions (contact_id);
 create index transactions_transacted_at on keap.transactions (transacted_at);
-create index transactions_deleted on keap.transactions (_deleted_at) where _deleted_at is not null;
 comment on table keap.transactions is 'Keap sales transactions (captures, refunds, voids, manual entries), one row per transaction (GET /rest/v2/sales/transactions). Keap v2 gives transactions no id: transaction_key is a surrogate (see its comment). Orders in keap.transaction_orders.';
 comment on column keap.transactions.transaction_key is 'Surrogate key (Keap v2 transactions have no id): (''x'' || left(md5(jsonb_build_array(transaction_time, contact_id, amount, transaction_method, payment_id, external_reference_id, merchant_account_id)::text), 16))::bit(64)::bigint over the raw JSON values (keap_meta.surrogate_key). Stable while those fields are; a change of status or error details updates the same row.';
 comment on column keap.transactions.contact_id is 'Contact of the transaction.';
@@ -126,12 +108,6 @@ comment on column keap.transactions.payment_method_id is 'Payment method used (p
 comment on column keap.transactions.card_brand is 'Card brand (payment_method.card_info.brand).';
 comment on column keap.transactions.card_last_four is 'Last four digits of the card.';
 comment on column keap.transactions.transacted_at is 'When the transaction happened (transaction_time).';
-comment on column keap.transactions._run_id is 'Run whose merge last wrote the row.';
-comment on column keap.transactions._synced_at is 'Last time the merge wrote the row (insert, change, soft delete or undelete).';
-comment on column keap.transactions._first_seen_at is 'When the row was first inserted.';
-comment on column keap.transactions._deleted_at is 'Soft delete: when a full traversal no longer listed the transaction (or its identifying fields changed, giving it a new key); null while listed.';
-comment on column keap.transactions._raw is 'Last raw TransactionV2 object received (NUL characters removed).';
-comment on column keap.transactions._raw_hash is 'Hash of _raw (jsonb_hash_extended, computed by PostgreSQL): merges skip a re-read record whose hash is unchanged.';
 
 create table keap.transaction_orders (
   transaction_key bigint not null,

@@ -8,25 +8,14 @@ create table keap.product_categories (
   product_category_id bigint primary key,
   name                text,
   display_order_index integer,
-  parent_category_id  bigint,
-  _run_id             bigint,
-  _synced_at          timestamptz not null default now(),
-  _first_seen_at      timestamptz not null default now(),
-  _deleted_at         timestamptz,
-  _raw                jsonb not null,
-  _raw_hash           bigint generated always as (jsonb_hash_extended(_raw, 0)) stored
+  parent_category_id  bigint
 );
+select keap_meta.add_entity_etl_columns('keap.product_categories', 'ProductCategory');
 comment on table keap.product_categories is 'Keap product categories, one row per category (GET /rest/v2/productCategories). Keap gives them no timestamps, so every run reads the (small) list whole.';
 comment on column keap.product_categories.product_category_id is 'Keap product category id.';
 comment on column keap.product_categories.name is 'Category name.';
 comment on column keap.product_categories.display_order_index is 'Display order of the category.';
 comment on column keap.product_categories.parent_category_id is 'Parent category of a subcategory (keap.product_categories).';
-comment on column keap.product_categories._run_id is 'Run whose merge last wrote the row.';
-comment on column keap.product_categories._synced_at is 'Last time the merge wrote the row (insert, change, soft delete or undelete).';
-comment on column keap.product_categories._first_seen_at is 'When the row was first inserted.';
-comment on column keap.product_categories._deleted_at is 'Soft delete: when a full traversal no longer listed the category; null while it exists.';
-comment on column keap.product_categories._raw is 'Last raw ProductCategory object received.';
-comment on column keap.product_categories._raw_hash is 'Hash of _raw (jsonb_hash_extended, computed by PostgreSQL): merges skip a re-read record whose hash is unchanged.';
 
 create table keap.products (
   product_id               bigint primary key,
@@ -56,16 +45,10 @@ create table keap.products (
   top_html                 text,
   bottom_html              text,
   created_at               timestamptz,
-  updated_at               timestamptz,
-  _run_id                  bigint,
-  _synced_at               timestamptz not null default now(),
-  _first_seen_at           timestamptz not null default now(),
-  _deleted_at              timestamptz,
-  _raw                     jsonb not null,
-  _raw_hash                bigint generated always as (jsonb_hash_extended(_raw, 0)) stored
+  updated_at               timestamptz
 );
+select keap_meta.add_entity_etl_columns('keap.products', 'RestV2Product_List');
 create index products_updated_at on keap.products (updated_at);
-create index products_deleted on keap.products (_deleted_at) where _deleted_at is not null;
 comment on table keap.products is 'Keap products, one row per product (GET /rest/v2/products). Options in keap.product_options, subscription plans in keap.product_subscription_plans, categories in keap.product_category_products.';
 comment on column keap.products.product_id is 'Keap product id.';
 comment on column keap.products.name is 'Product name.';
@@ -95,12 +78,6 @@ comment on column keap.products.top_html is 'HTML shown above the product.';
 comment on column keap.products.bottom_html is 'HTML shown below the product.';
 comment on column keap.products.created_at is 'When the product was created (create_time).';
 comment on column keap.products.updated_at is 'When the product was last updated (update_time; the list orders by it as last_updated_time).';
-comment on column keap.products._run_id is 'Run whose merge last wrote the row.';
-comment on column keap.products._synced_at is 'Last time the merge wrote the row (insert, change, soft delete or undelete).';
-comment on column keap.products._first_seen_at is 'When the row was first inserted.';
-comment on column keap.products._deleted_at is 'Soft delete: when a full traversal no longer listed the product; null while it exists in Keap.';
-comment on column keap.products._raw is 'Last raw RestV2Product_List object received.';
-comment on column keap.products._raw_hash is 'Hash of _raw (jsonb_hash_extended, computed by PostgreSQL): merges skip a re-read record whose hash is unchanged.';
 
 create table keap.product_options (
   product_id        bigint not null,
@@ -110,10 +87,9 @@ create table keap.product_options (
   is_required       boolean,
   fixed_options     jsonb not null default '[]',
   variable_setting  jsonb,
-  _run_id           bigint,
-  _synced_at        timestamptz not null default now(),
   primary key (product_id, position)
 );
+select keap_meta.add_child_etl_columns('keap.product_options', 'product');
 comment on table keap.product_options is 'Options of a product (options[]). Keap gives them no id in the product list, so they are keyed by the product and their 1-based position; replaced whole whenever the product changes.';
 comment on column keap.product_options.product_id is 'Product (keap.products.product_id; no foreign key).';
 comment on column keap.product_options.position is '1-based position of the option in the product''s options list.';
@@ -122,8 +98,6 @@ comment on column keap.product_options.option_type is 'FIXED (a list of choices)
 comment on column keap.product_options.is_required is 'Whether a buyer must choose.';
 comment on column keap.product_options.fixed_options is 'FIXED options: JSON array of {value, code, price_adjustment}.';
 comment on column keap.product_options.variable_setting is 'VARIABLE options: the text rules {contains, min_chars, max_chars, ...} as received.';
-comment on column keap.product_options._run_id is 'Run whose merge last wrote the row.';
-comment on column keap.product_options._synced_at is 'When the row was written.';
 
 create table keap.product_subscription_plans (
   product_id           bigint not null,
@@ -137,10 +111,9 @@ create table keap.product_subscription_plans (
   plan_price_minor     bigint,
   plan_price           numeric,
   order_index          integer,
-  _run_id              bigint,
-  _synced_at           timestamptz not null default now(),
   primary key (product_id, subscription_plan_id)
 );
+select keap_meta.add_child_etl_columns('keap.product_subscription_plans', 'product');
 comment on table keap.product_subscription_plans is 'Subscription plans of a product (subscription_plans[]), one row per plan id. Replaced whole whenever the product changes.';
 comment on column keap.product_subscription_plans.product_id is 'Product (keap.products.product_id; no foreign key).';
 comment on column keap.product_subscription_plans.subscription_plan_id is 'Keap subscription plan id (keap.subscriptions.subscription_plan_id refers to it).';
@@ -153,8 +126,6 @@ comment on column keap.product_subscription_plans.currency_code is 'ISO 4217 cur
 comment on column keap.product_subscription_plans.plan_price_minor is 'Plan price in minor units (plan_price.amount, exact).';
 comment on column keap.product_subscription_plans.plan_price is 'Plan price in currency units.';
 comment on column keap.product_subscription_plans.order_index is 'Display order of the plan.';
-comment on column keap.product_subscription_plans._run_id is 'Run whose merge last wrote the row.';
-comment on column keap.product_subscription_plans._synced_at is 'When the row was written.';
 
 create table keap.product_category_products (
   product_id          bigint not null,

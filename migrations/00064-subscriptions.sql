@@ -34,17 +34,11 @@ create table keap.subscriptions (
   shipping_region_code  text,
   shipping_country_code text,
   shipping_postal_code  text,
-  updated_at            timestamptz,
-  _run_id               bigint,
-  _synced_at            timestamptz not null default now(),
-  _first_seen_at        timestamptz not null default now(),
-  _deleted_at           timestamptz,
-  _raw                  jsonb not null,
-  _raw_hash             bigint generated always as (jsonb_hash_extended(_raw, 0)) stored
+  updated_at            timestamptz
 );
+select keap_meta.add_entity_etl_columns('keap.subscriptions', 'Subscription');
 create index subscriptions_contact_id on keap.subscriptions (contact_id);
 create index subscriptions_updated_at on keap.subscriptions (updated_at);
-create index subscriptions_deleted on keap.subscriptions (_deleted_at) where _deleted_at is not null;
 comment on table keap.subscriptions is 'Keap subscriptions (recurring billing), one row per subscription (GET /rest/v2/subscriptions). Custom field values in keap.subscription_custom_fields.';
 comment on column keap.subscriptions.subscription_id is 'Keap subscription id.';
 comment on column keap.subscriptions.contact_id is 'Subscribed contact.';
@@ -77,27 +71,8 @@ comment on column keap.subscriptions.shipping_region_code is 'Shipping region, I
 comment on column keap.subscriptions.shipping_country_code is 'Shipping country, ISO 3166-1 alpha-3.';
 comment on column keap.subscriptions.shipping_postal_code is 'Shipping postal code.';
 comment on column keap.subscriptions.updated_at is 'When the subscription was last modified (modification_time).';
-comment on column keap.subscriptions._run_id is 'Run whose merge last wrote the row.';
-comment on column keap.subscriptions._synced_at is 'Last time the merge wrote the row (insert, change, soft delete or undelete).';
-comment on column keap.subscriptions._first_seen_at is 'When the row was first inserted.';
-comment on column keap.subscriptions._deleted_at is 'Soft delete: when a full traversal no longer listed the subscription; null while it exists in Keap.';
-comment on column keap.subscriptions._raw is 'Last raw Subscription object received.';
-comment on column keap.subscriptions._raw_hash is 'Hash of _raw (jsonb_hash_extended, computed by PostgreSQL): merges skip a re-read record whose hash is unchanged.';
 
-create table keap.subscription_custom_fields (
-  subscription_id bigint not null,
-  custom_field_id bigint not null,
-  value           jsonb,
-  _run_id         bigint,
-  _synced_at      timestamptz not null default now(),
-  primary key (subscription_id, custom_field_id)
-);
-comment on table keap.subscription_custom_fields is 'Custom field values of a subscription, one row per field that has a value. Definitions in keap.custom_fields (model subscriptions). Replaced whole whenever the subscription changes.';
-comment on column keap.subscription_custom_fields.subscription_id is 'Subscription (keap.subscriptions.subscription_id; no foreign key).';
-comment on column keap.subscription_custom_fields.custom_field_id is 'Custom field (keap.custom_fields with model = ''subscriptions'').';
-comment on column keap.subscription_custom_fields.value is 'The value as Keap sent it (JSON); interpret it with the field''s field_type.';
-comment on column keap.subscription_custom_fields._run_id is 'Run whose merge last wrote the row.';
-comment on column keap.subscription_custom_fields._synced_at is 'When the row was written.';
+select keap_meta.create_custom_field_values_table('subscription_custom_fields', 'keap.subscriptions', 'subscription_id', 'subscriptions');
 
 select keap_meta.create_staging_table('subscription_model');
 select keap_meta.create_staging_table('subscriptions');

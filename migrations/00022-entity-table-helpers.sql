@@ -1,8 +1,8 @@
--- 00070: helpers for entity migrations (like keap_meta.create_staging_table): every entity table
+-- 00022: helpers for entity migrations (like keap_meta.create_staging_table): every entity table
 -- carries the same ETL columns with the same meaning, and every custom-field value table the same
 -- shape, so a migration declares its own columns and calls these for the rest (with their comments):
 -- keap_meta.add_entity_etl_columns, keap_meta.add_child_etl_columns and
--- keap_meta.create_custom_field_values_table. Used by the pipeline and activity migrations 00071-00077.
+-- keap_meta.create_custom_field_values_table. Used by the entity migrations from 00061 on (sales, pipeline and activity).
 
 create function keap_meta.add_entity_etl_columns(p_table regclass, p_record text) returns void
 language plpgsql volatile
