@@ -1,4 +1,4 @@
--- 00022: helpers for entity migrations (like keap_meta.create_staging_table): every entity table
+-- 00059: helpers for entity migrations (like keap_meta.create_staging_table): every entity table
 -- carries the same ETL columns with the same meaning, and every custom-field value table the same
 -- shape, so a migration declares its own columns and calls these for the rest (with their comments):
 -- keap_meta.add_entity_etl_columns, keap_meta.add_child_etl_columns and
