@@ -113,6 +113,7 @@ declare
   v_key  text[];
   v_cols text[];
   v_old  text := 'merge_old_' || p_child;
+  v_match text;
 begin
   select * into strict ch from keap_meta.entity_children where entity = p_entity and child = p_child;
   v_hist := keap_meta.history_table(ch.target_table, p_entity);
@@ -120,29 +121,22 @@ begin
   if v_key is null then
     raise exception 'child table % of % has no primary key', ch.target_table, p_entity using errcode = 'KR005';
   end if;
-  if p_before and ch.kind <> 'id_set' then
-    -- a kind whose step replaces the written records' rows whole: the snapshot is the delete
-    return format($f$
-  -- %1$s history: the written records' rows of %2$s as they were (compared after the step), deleted
-  -- here for the step to insert them anew (one read of them); by key (= any of an array: the planner
-  -- cannot misjudge the unanalyzed merge_src into a scan)
-  perform keap_meta.drop_temp_table(%3$L);
-  create temporary table %3$I on commit drop as
-  with gone as (delete from %2$s c where c.%4$I = any (array(select s.%5$I from pg_temp.merge_src s where s.existed)) returning c.*)
-  select * from gone;
-  create index on pg_temp.%3$I (%6$s);
-$f$, p_child, ch.target_table, v_old, ch.parent_column, p_parent_key,
-     (select string_agg(format('%I', k), ', ') from unnest(v_key) k));
-  end if;
   if p_before then
+    -- A kind whose step replaces the written records' rows whole: the snapshot is their delete (one
+    -- read of them; the step then inserts them anew). id_set keeps its still-listed pairs: a read.
+    v_match := format('c.%I = any (array(select s.%I from pg_temp.merge_src s where s.existed))', ch.parent_column, p_parent_key);
     return format($f$
-  -- %1$s history: the written records' rows of %2$s as they were (compared after the step); read
-  -- by key (= any of an array: the planner cannot misjudge the unanalyzed merge_src into a scan)
+  -- %1$s history: the written records' rows of %2$s as they were (compared after the step)%4$s; by
+  -- key (= any of an array: the planner cannot misjudge the unanalyzed merge_src into a scan)
   perform keap_meta.drop_temp_table(%3$L);
   create temporary table %3$I on commit drop as
-  select c.* from %2$s c where c.%4$I = any (array(select s.%5$I from pg_temp.merge_src s where s.existed));
+  %5$s;
   create index on pg_temp.%3$I (%6$s);
-$f$, p_child, ch.target_table, v_old, ch.parent_column, p_parent_key,
+$f$, p_child, ch.target_table, v_old,
+     case when ch.kind <> 'id_set' then ', deleted here for the step to insert them anew' else '' end,
+     case when ch.kind <> 'id_set'
+          then format('with gone as (delete from %s c where %s returning c.*) select * from gone', ch.target_table, v_match)
+          else format('select c.* from %s c where %s', ch.target_table, v_match) end,
      (select string_agg(format('%I', k), ', ') from unnest(v_key) k));
   end if;
   v_cols := keap_meta.history_columns(ch.target_table);
