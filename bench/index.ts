@@ -68,7 +68,7 @@ function table(rows: BenchRow[]): string {
   const head = ['bench', 'size', 'figure', 'value', 'baseline', 'baseline value', 'ratio', 'goal', 'result'];
   const body = rows.map((r) => [
     r.bench, r.size.toLocaleString('en-US'), r.figure, fmt(r.value, r.unit), r.baseline ?? '', fmt(r.baseline_value, r.unit === 'MB' || r.unit === 'rows' ? 's' : r.unit),
-    r.ratio === undefined ? '' : `${r.ratio}x`, r.goal, r.pass ? 'pass' : 'FAIL',
+    r.ratio === undefined ? '' : `${r.ratio}x`, r.goal, r.info ? 'info' : r.pass ? 'pass' : 'FAIL',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;

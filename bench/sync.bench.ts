@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { emit, freshDatabase, sizes } from './lib/report.ts';
+import { emit, freshDatabase, sizes, type BenchDb } from './lib/report.ts';
 
 const LIB = fileURLToPath(new URL('./lib/', import.meta.url));
 
@@ -31,9 +31,42 @@ function child(script: string, args: string[], env: Record<string, string> = {})
   return { proc, line };
 }
 
-interface SyncResult { status: string; seconds: number; records: number; peak_rss_mb: number; contacts: number }
+interface SyncResult { status: string; seconds: number; cpu_seconds: number; records: number; peak_rss_mb: number; contacts: number; floor?: WriteFloor }
+interface WriteFloor { seconds: number; rows: number; pages: number; mb: number }
 
-async function syncInto(sourceUrl: string): Promise<SyncResult> {
+/**
+ * The write floor of a sync: every row it landed in `keap` and every raw page it kept in
+ * `keap_staging`, inserted with one `insert … select` per table into empty copies (`like …
+ * including all`: same indexes, defaults and generated columns). No parsing, casting, comparing or
+ * merging: what writing the sync's output costs on this server, whatever the sync does.
+ */
+async function writeFloor(db: BenchDb): Promise<WriteFloor> {
+  const tables = await db.sql`
+    select n.nspname as schema, c.relname as name,
+           (select string_agg(quote_ident(a.attname), ', ' order by a.attnum) from pg_attribute a
+             where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and a.attgenerated = '') as cols,
+           exists (select from pg_attribute a where a.attrelid = c.oid and a.attidentity = 'a') as identity_always
+      from pg_class c join pg_namespace n on n.oid = c.relnamespace
+     where n.nspname in ('keap', 'keap_staging') and c.relkind = 'r' order by 1, 2`;
+  await db.sql`create schema bench_floor`;
+  for (const t of tables) await db.sql.unsafe(`create table bench_floor."${t.schema}__${t.name}" (like "${t.schema}"."${t.name}" including all)`);
+  await db.sql`checkpoint`;
+  let rows = 0;
+  let pages = 0;
+  const t0 = performance.now();
+  for (const t of tables) {
+    const r = await db.sql.unsafe(`insert into bench_floor."${t.schema}__${t.name}" (${t.cols}) ${t.identity_always ? 'overriding system value ' : ''}select ${t.cols} from "${t.schema}"."${t.name}"`);
+    rows += r.count;
+    if (t.schema === 'keap_staging') pages += r.count;
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const [size] = await db.sql`
+    select coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint as bytes
+      from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'bench_floor' and c.relkind = 'r'`;
+  return { seconds, rows, pages, mb: Math.round(Number(size!.bytes) / 1e6) };
+}
+
+async function syncInto(sourceUrl: string, measureFloor = false): Promise<SyncResult> {
   const db = await freshDatabase('keap_bench_sync');
   try {
     const c = child('sync-child.ts', [], { DATABASE_URL: db.url, KEAP_API_URL: sourceUrl, KEAP_MERGE_EVERY_PAGES: process.env.KEAP_MERGE_EVERY_PAGES ?? '10' });
@@ -41,6 +74,7 @@ async function syncInto(sourceUrl: string): Promise<SyncResult> {
     if (r.status !== 'succeeded') throw new Error(`sync ${r.status}`);
     const [n] = await db.sql`select count(*)::int as n from keap.contacts where _deleted_at is null`;
     r.contacts = Number(n!.n);
+    if (measureFloor) r.floor = await writeFloor(db);
     return r;
   } finally {
     await db.drop();
@@ -76,11 +110,19 @@ async function main(): Promise<void> {
 
       for (const [label, url] of [['pre-rendered pages (separate process)', pxUrl], ['the sandbox (separate process)', sbUrl]] as const) {
         const dl = await bareDownload(url, urls);
-        const s = await syncInto(url);
+        const prerendered = url === pxUrl;
+        const s = await syncInto(url, prerendered);
         if (s.contacts !== warm.contacts || s.records !== warm.records) {
           throw new Error(`sync from ${label}: ${s.records} records, ${s.contacts} live contacts; the warm-up had ${warm.records} and ${warm.contacts}`);
         }
-        console.log(`  ${label}: bare download ${dl.seconds.toFixed(2)} s (${(dl.bytes / 1e6).toFixed(0)} MB), full sync ${s.seconds.toFixed(2)} s, peak RSS ${s.peak_rss_mb} MB`);
+        console.log(`  ${label}: bare download ${dl.seconds.toFixed(2)} s (${(dl.bytes / 1e6).toFixed(0)} MB), full sync ${s.seconds.toFixed(2)} s (sync process CPU ${s.cpu_seconds} s), peak RSS ${s.peak_rss_mb} MB`);
+        if (s.floor) {
+          // Not a goal: how much of the 2x budget writing the sync's output alone takes on this server.
+          console.log(`  write floor: ${s.floor.rows} rows (${s.floor.pages} of them raw pages, ${s.floor.mb} MB with indexes) inserted into empty copies in ${s.floor.seconds.toFixed(2)} s`);
+          emit({ bench: 'sync', size, figure: `write floor of the sync's output (${s.floor.rows.toLocaleString('en-US')} rows and pages into empty copies, no merge)`, value: +s.floor.seconds.toFixed(2), unit: 's',
+            baseline: 'bare download of the same pages (pre-rendered)', baseline_value: +dl.seconds.toFixed(2),
+            ratio: +(s.floor.seconds / dl.seconds).toFixed(2), goal: 'none: above 2x, no sync writing these rows meets the 2x goal', info: true, pass: true });
+        }
         const ratio = s.seconds / dl.seconds;
         emit({ bench: 'sync', size, figure: `full sync from ${label}`, value: +s.seconds.toFixed(2), unit: 's',
           baseline: 'bare download of the same pages from the same source', baseline_value: +dl.seconds.toFixed(2),

@@ -96,7 +96,7 @@ async function main(): Promise<number> {
   }
   selectEntities(args.entities); // an unknown entity is a usage error before anything connects
   const config = loadConfig();
-  const db = await connect({ applicationName: 'keap-sync sync', max: 4 });
+  const db = await connect({ applicationName: 'keap-sync sync', max: 2 + 2 * config.syncConcurrency });
   try {
     if (args.migrate) {
       const r = await migrate(db.sql);

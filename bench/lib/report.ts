@@ -15,6 +15,8 @@ export interface BenchRow {
   baseline_value?: number;
   ratio?: number;
   goal: string;
+  /** A row for reading the others (no goal of its own): shown as "info", never fails the bench. */
+  info?: boolean;
   pass: boolean;
   note?: string;
 }

@@ -5,17 +5,21 @@ import { loadConfig } from '../../scripts/lib/config.ts';
 import { connect } from '../../scripts/lib/db.ts';
 import { runSync } from '../../scripts/lib/sync/engine.ts';
 
-const db = await connect({ applicationName: 'keap-sync bench sync', max: 4 });
+const config = loadConfig(
+  {
+    KEAP_API_URL: process.env.KEAP_API_URL!, KEAP_API_KEY: 'bench', KEAP_MAX_RPS: '10000', KEAP_QUOTA_RESERVE: '0',
+    ...(process.env.KEAP_SYNC_CONCURRENCY ? { KEAP_SYNC_CONCURRENCY: process.env.KEAP_SYNC_CONCURRENCY } : {}),
+    ...(process.env.KEAP_MERGE_EVERY_PAGES ? { KEAP_MERGE_EVERY_PAGES: process.env.KEAP_MERGE_EVERY_PAGES } : {}),
+  },
+  { loadDotEnv: false },
+);
+const db = await connect({ applicationName: 'keap-sync bench sync', max: 2 + 2 * config.syncConcurrency });
 try {
-  const config = loadConfig(
-    { KEAP_API_URL: process.env.KEAP_API_URL!, KEAP_API_KEY: 'bench', KEAP_MAX_RPS: '10000', KEAP_QUOTA_RESERVE: '0' },
-    { loadDotEnv: false },
-  );
   const t0 = performance.now();
   const r = await runSync({ db, config }, { trigger: 'bench', full: true });
   const seconds = (performance.now() - t0) / 1000;
   const records = r.value.entities.reduce((s, e) => s + e.records, 0);
-  console.log(`RESULT ${JSON.stringify({ status: r.status, seconds, records, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) })}`);
+  console.log(`RESULT ${JSON.stringify({ status: r.status, seconds, records, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), cpu_seconds: +((process.cpuUsage().user + process.cpuUsage().system) / 1e6).toFixed(2) })}`);
 } finally {
   await db.close();
 }

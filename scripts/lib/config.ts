@@ -100,6 +100,8 @@ export interface Config {
   overlapSeconds: number;
   /** KEAP_MERGE_EVERY_PAGES: the engine merges staged pages every this many pages (default 10). */
   mergeEveryPages: number;
+  /** KEAP_SYNC_CONCURRENCY: entities synced at the same time, each with its own requests and merges (default 2; 1 = one after the other). */
+  syncConcurrency: number;
   /** KEAP_FULL_SWEEP_HOURS: hours between full sweeps with delete detection (default 168 = weekly; 0 = never). */
   fullSweepHours: number;
   /** KEAP_SCHEDULE: cron expression for the in-process scheduler; unset or empty = run once. */
@@ -240,6 +242,7 @@ export function loadConfig(env: Env = process.env, opts: LoadConfigOptions = {})
   const pageSize = num('KEAP_PAGE_SIZE', 1000, 1, 1000);
   const overlapSeconds = num('KEAP_OVERLAP_SECONDS', 300, 0, 30 * 86_400);
   const mergeEveryPages = num('KEAP_MERGE_EVERY_PAGES', 10, 1, 1_000_000);
+  const syncConcurrency = num('KEAP_SYNC_CONCURRENCY', 2, 1, 8);
   const fullSweepHours = num('KEAP_FULL_SWEEP_HOURS', 168, 0, 100_000, false);
   const heartbeatSeconds = num('KEAP_HEARTBEAT_SECONDS', 15, 1, 3600);
   const progressIntervalMs = num('KEAP_PROGRESS_INTERVAL_MS', 1000, 0, 3_600_000);
@@ -264,6 +267,7 @@ export function loadConfig(env: Env = process.env, opts: LoadConfigOptions = {})
     pageSize,
     overlapSeconds,
     mergeEveryPages,
+    syncConcurrency,
     fullSweepHours,
     ...(schedule !== undefined ? { schedule } : {}),
     heartbeatSeconds,
@@ -288,6 +292,7 @@ export function describeConfig(c: Config): Record<string, unknown> {
     pageSize: c.pageSize,
     overlapSeconds: c.overlapSeconds,
     mergeEveryPages: c.mergeEveryPages,
+    syncConcurrency: c.syncConcurrency,
     fullSweepHours: c.fullSweepHours,
     schedule: c.schedule ?? null,
     heartbeatSeconds: c.heartbeatSeconds,

@@ -175,7 +175,7 @@ export async function withRun<T>(
   const envProgressMs = Number(process.env.KEAP_PROGRESS_INTERVAL_MS ?? 1000);
   const progressMs = Math.max(0, opts.progressIntervalMs ?? (Number.isFinite(envProgressMs) ? envProgressMs : 1000));
   let lastProgressBeat = 0;
-  let lastProgressEntity: unknown;
+  const progressEntities = new Set<unknown>();
   const heartbeat = async (): Promise<void> => {
     await guarded('heartbeat', () => track`select keap_meta.heartbeat(${runId}, ${latestProgress ? track.json(latestProgress as never) : null})`).catch(failTracking);
   };
@@ -208,11 +208,12 @@ export async function withRun<T>(
     progress: (p) => {
       latestProgress = p;
       // Published live (keap_run_events, kind progress) at most every progressMs, not every page,
-      // and at once when the work moves to another entity.
+      // and at once when the work reaches another entity (entities synced side by side take turns:
+      // only the first progress of each entity is published at once).
       const now = Date.now();
-      if (now - lastProgressBeat >= progressMs || p.entity !== lastProgressEntity) {
+      if (now - lastProgressBeat >= progressMs || !progressEntities.has(p.entity)) {
         lastProgressBeat = now;
-        lastProgressEntity = p.entity;
+        progressEntities.add(p.entity);
         heartbeat().catch(() => {});
       }
     },

@@ -1,5 +1,5 @@
 // Live progress: a client LISTENing on keap_run_events during a real sync against the sandbox sees
-// the run start, each entity start, progress and finish in order, and the final event last; a
+// the run start, each entity's start, progress and finish in order, and the final event last; a
 // failed run ends with run_failed; `npm run status -- --watch` on a non-TTY prints those events as
 // plain lines and stops cleanly on Ctrl-C.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,11 +59,16 @@ describe('the keap_run_events channel', () => {
     expect(mine.at(-1)!.status).toBe('succeeded');
     expect(mine.at(-1)!.data).toMatchObject({ request_count: expect.any(Number), record_count: expect.any(Number) });
 
-    // Per entity, in the engine's order: started, then (for paged entities) progress, then done.
+    // Per entity: started, then (for paged entities) progress, then done. Entities are synced side
+    // by side (KEAP_SYNC_CONCURRENCY), so two entities' events interleave; one declared `after`
+    // others starts only once they are done.
     const started = mine.filter((e) => e.kind === 'entity_started').map((e) => e.entity);
     const done = mine.filter((e) => e.kind === 'entity_done').map((e) => e.entity);
-    expect(started).toEqual(res.value.entities.map((e) => e.entity));
-    expect(done).toEqual(started);
+    expect([...started].sort()).toEqual(res.value.entities.map((e) => e.entity).sort());
+    expect([...done].sort()).toEqual([...started].sort());
+    const at = (kind: string, entity: string) => mine.findIndex((e) => e.kind === kind && e.entity === entity);
+    for (const e of started) expect(at('entity_started', e!)).toBeLessThan(at('entity_done', e!));
+    for (const dep of ['tags', 'contacts']) expect(at('entity_done', dep)).toBeLessThan(at('entity_started', 'tagged_contacts'));
     const contacts = res.value.entities.find((e) => e.entity === 'contacts')!;
     expect(contacts.pages).toBeGreaterThan(3);
     const iStart = mine.findIndex((e) => e.kind === 'entity_started' && e.entity === 'contacts');

@@ -64,7 +64,8 @@ describe('npm run trace', () => {
     expect(code).toBe(0);
     const t = JSON.parse(out) as Trace;
     expect(t.run.run_id).toBe(runId);
-    expect(t.data_flow.map((f) => f.entity)).toEqual(entityNames());
+    // In the order the entities started (side by side, so not always the list's order).
+    expect(t.data_flow.map((f) => f.entity).sort()).toEqual(entityNames().sort());
     const [{ retries }] = await db.sql`select count(*)::int as retries from keap_meta.etl_request_log where run_id = ${runId} and attempt > 1`;
     expect(retries).toBeGreaterThan(0);
     expect(t.requests.by_endpoint.reduce((n, e) => n + e.retries, 0)).toBe(retries);
@@ -114,9 +115,15 @@ describe('npm run trace', () => {
   });
 
   it('an unknown run id exits 1 with "run N not found" and the ten most recent runs', async () => {
-    for (let i = 0; i < 10; i++) {
-      const [{ run_id }] = await db.sql`select keap_meta.start_run('pg:demo', 'test') as run_id`;
-      await db.sql`select keap_meta.end_run(${run_id}, 'succeeded')`;
+    // start_run takes a session lock that end_run releases: one connection for both.
+    const conn = await db.sql.reserve();
+    try {
+      for (let i = 0; i < 10; i++) {
+        const [{ run_id }] = await conn`select keap_meta.start_run('pg:demo', 'test') as run_id`;
+        await conn`select keap_meta.end_run(${run_id}, 'succeeded')`;
+      }
+    } finally {
+      conn.release();
     }
     const { code, out } = await trace(['987654']);
     expect(code).toBe(1);

@@ -175,7 +175,7 @@ describe('the views agree with the run', () => {
     const rows = await db.sql`
       select entity, traversal, pages::int, fetched::int, inserted::int, updated::int, unchanged::int, deleted::int, rejected::int, status, duration_seconds
         from keap_ops.run_entities where run_id = ${res.runId} order by first_event_id`;
-    expect(rows.map((r) => r.entity)).toEqual(res.value.entities.map((e) => e.entity));
+    expect(rows.map((r) => r.entity).sort()).toEqual(res.value.entities.map((e) => e.entity).sort());
     for (const e of res.value.entities) {
       const row = rows.find((r) => r.entity === e.entity)!;
       expect(row).toMatchObject({

@@ -1,5 +1,6 @@
-// The sync engine: for each entity of the list, in order, page the Keap v2 API (full keyset
-// traversal or incremental from the saved watermark), write each raw page to keap_staging as it
+// The sync engine: for each entity of the list (several at once, KEAP_SYNC_CONCURRENCY, each
+// started in list order once the entities it is declared `after` are done), page the Keap v2 API
+// (full keyset traversal or incremental from the saved watermark), write each raw page to keap_staging as it
 // arrives (one short transaction per page, before anything else), and CALL the entity's SQL merge
 // procedure every few pages and at the end. No field is mapped here: the merges own that, and
 // they advance the cursors inside their own transaction.
@@ -28,6 +29,8 @@ export interface SyncOptions {
   client?: KeapClient;
   /** Replace the entity list (tests of the engine's paging modes; default: entities.ts). */
   entityDefs?: readonly EntityDef[];
+  /** Entities synced at the same time (default: config.syncConcurrency, KEAP_SYNC_CONCURRENCY). */
+  concurrency?: number;
 }
 
 export interface SyncProgress {
@@ -65,6 +68,21 @@ class UnreadablePageError extends Error {
     message: string,
   ) {
     super(message);
+  }
+}
+
+/** Why the entities still running stop at their next page (another entity failed, or the quota reserve). */
+interface LaneStop {
+  reason?: string;
+}
+
+/** An entity stopped at a page boundary because another one ended the run's work. */
+class LaneStoppedError extends Error {
+  constructor(
+    readonly entity: string,
+    readonly pages: number,
+  ) {
+    super(`${entity}: stopped after ${pages} pages`);
   }
 }
 
@@ -297,31 +315,84 @@ export async function runSync(deps: EngineDeps, opts: SyncOptions = {}): Promise
     async (ctx) => {
       const client = opts.client ?? new KeapClient({ config, db });
       const summary: SyncSummary = { entities: [] };
-      for (const def of defs) {
-        ctx.throwIfCancelled();
-        ctx.setEntity(def.name);
+      const results = new Map<string, EntitySummary>();
+      // Entities run side by side, up to `lanes` at once, each started in list order as soon as
+      // the entities it is declared `after` are done. The first fatal failure (or the quota
+      // reserve) starts no further entity and stops the others at their next page; each merges
+      // what it staged, so nothing fetched is left unmerged.
+      const lanes = Math.max(1, Math.floor(opts.concurrency ?? config.syncConcurrency ?? 1));
+      const selected = new Set(defs.map((d) => d.name));
+      const done = new Set<string>();
+      const pending = [...defs];
+      const running = new Map<string, Promise<void>>();
+      const stop: LaneStop = {};
+      let fatal: { error: unknown } | undefined;
+
+      const failWith = (def: EntityDef, err: unknown) => {
+        // The run fails with this entity's error; the entity is recorded as the run's error_entity.
+        if (err && typeof err === 'object' && !('entity' in err)) Object.defineProperty(err, 'entity', { value: def.name, enumerable: false });
+        fatal ??= { error: err };
+        stop.reason ??= `${def.name} failed`;
+      };
+      const runEntity = (def: EntityDef): Promise<void> =>
+        syncOne(def).then(
+          () => void done.add(def.name),
+          (err: unknown) => {
+            failWith(def, err);
+            done.add(def.name);
+          },
+        );
+      const syncOne = async (def: EntityDef): Promise<void> => {
         // Set by syncEntity while a newest-first traversal has not reached the watermark.
         const state = { holdWatermark: false };
         try {
-          summary.entities.push(await syncEntity(ctx, client, deps, def, opts, state));
+          results.set(def.name, await syncEntity(ctx, client, deps, def, opts, state, stop));
         } catch (err) {
-          if (err instanceof QuotaReserveError) {
+          if (err instanceof QuotaReserveError || err instanceof UnreadablePageError || err instanceof LaneStoppedError) {
             // Keep what was fetched: merge it (the cursor moves only as far as merged data).
-            await merge(ctx.sql, def, ctx.runId, false, state.holdWatermark);
-            summary.stoppedEarly = `${def.name}: ${err.message}`;
+            await merge(ctx.sql, def, ctx.runId, false, state.holdWatermark).catch((mergeErr: unknown) => {
+              if (!(err instanceof LaneStoppedError)) throw mergeErr;
+            });
+          }
+          if (err instanceof QuotaReserveError) {
+            summary.stoppedEarly ??= `${def.name}: ${err.message}`;
+            stop.reason ??= `the daily-quota reserve was reached while syncing ${def.name}`;
             await ctx.event('warn', `stopped at the daily-quota reserve: ${err.message}`, { stage: 'fetch', entity: def.name });
             ctx.markPartial(`stopped at the daily-quota reserve while syncing ${def.name}: ${err.message}`, EXIT.QUOTA_RESERVE);
-            break;
+            return;
           }
           if (err instanceof UnreadablePageError) {
-            await merge(ctx.sql, def, ctx.runId, false, state.holdWatermark);
-            summary.stoppedEarly = `${def.name}: ${err.message}`;
+            summary.stoppedEarly ??= `${def.name}: ${err.message}`;
             await ctx.event('error', err.message, { stage: 'fetch', entity: def.name });
             ctx.markPartial(err.message, EXIT.KEAP_API);
-            continue;
+            return;
+          }
+          if (err instanceof LaneStoppedError) {
+            await ctx.event('info', `${def.name}: stopped after ${err.pages} pages (${stop.reason}); what was staged is merged`, { stage: 'fetch', entity: def.name });
+            return;
           }
           throw err;
         }
+      };
+
+      const ready = (d: EntityDef) => (d.after ?? []).every((a) => !selected.has(a) || done.has(a));
+      for (;;) {
+        while (!stop.reason && running.size < lanes) {
+          const i = pending.findIndex(ready);
+          if (i < 0) break;
+          const def = pending.splice(i, 1)[0]!;
+          ctx.setEntity(def.name);
+          running.set(def.name, runEntity(def).finally(() => running.delete(def.name)));
+        }
+        if (running.size === 0) break;
+        await Promise.race(running.values());
+      }
+      if (fatal) throw fatal.error;
+      ctx.throwIfCancelled();
+      // In list order, whatever order they ended in.
+      for (const def of defs) {
+        const r = results.get(def.name);
+        if (r) summary.entities.push(r);
       }
       ctx.setEntity(undefined);
       return summary;
@@ -336,6 +407,7 @@ async function syncEntity(
   def: EntityDef,
   opts: SyncOptions,
   state: { holdWatermark: boolean },
+  stop: LaneStop = {},
 ): Promise<EntitySummary> {
   const { config } = deps;
   const sql = ctx.sql;
@@ -448,6 +520,7 @@ async function syncEntity(
     let next: Pending | undefined = parents.length > 0 ? request(0, undefined) : undefined;
     while (next) {
       ctx.throwIfCancelled();
+      if (stop.reason) throw new LaneStoppedError(def.name, pages);
       const current: Pending = next;
       const parent = parents[current.parentIndex]!;
       let page: KeapPage;

@@ -1,6 +1,7 @@
 // The entity list, as data: what to fetch from Keap v2, how to page it (full keyset traversal and
 // incremental filter), where its raw pages are staged and which SQL procedure merges them, in the
-// order the engine processes them. Adding an entity = a migration (tables, staging table, a row in
+// order the engine starts them (KEAP_SYNC_CONCURRENCY at a time; `after` holds an entity back until
+// the ones it depends on are done). Adding an entity = a migration (tables, staging table, a row in
 // keap_meta.entities) + a declaration (sql/transforms) + one entry here (see README, "Adding an entity").
 import type { Sql } from '../db.ts';
 
@@ -34,6 +35,12 @@ export interface EntityDef {
    * traversal of a partitioned list does not resume by keyset (it starts over).
    */
   partitions?: readonly string[];
+  /**
+   * Entities that must be synced first when both are in a run: the ones whose tables this
+   * entity's merge or parent list reads or writes too. Entities with no such tie are synced at the
+   * same time (KEAP_SYNC_CONCURRENCY), each with its own requests, staging and merges.
+   */
+  after?: readonly string[];
   /** Merge procedure: keap.merge_<name>(p_run_id bigint, p_finish_sweep boolean). */
   merge: string;
   /** True when a complete full traversal lists every record (so missing ones are deleted). */
@@ -133,6 +140,8 @@ export const ENTITIES: readonly EntityDef[] = [
               join keap.contacts c on c.contact_id = ct.contact_id and c._deleted_at is null
              where ct.applied_at is null order by ct.tag_id`
       ).map((r) => Number(r.tag_id)),
+    // Its parents are the tags; its merge sets applied times on the contact_tags the contacts' merge wrote.
+    after: ['tags', 'contacts'],
     merge: 'keap.merge_tagged_contacts',
     // Tag removals come from each contact's tag_ids; this list only adds applied times.
     sweeps: false,
