@@ -34,6 +34,8 @@ export interface Progress {
   throttle_available?: number;
   expected_records?: number;
   entity_started_at?: string;
+  /** Other entities of the run being synced at the same time (KEAP_SYNC_CONCURRENCY). */
+  also_running?: string[];
 }
 
 export interface RunningRun {
@@ -168,6 +170,7 @@ export function progressLine(run: RunningRun, entities: string[]): string {
     `run ${run.run_id} ${run.pipeline} ${where} ${p.traversal ?? ''} ${progressBar(p)} ` +
     `pages ${n(p.pages ?? 0)} records ${records} ${p.records_per_second != null ? `${n(p.records_per_second)} rec/s` : ''} ` +
     `quota left ${n(p.quota_available)}` +
+    (p.also_running?.length ? `  (also running: ${p.also_running.join(', ')})` : '') +
     (run.looks_stuck ? '  LOOKS STUCK (no heartbeat)' : '') +
     (run.owner_alive === false ? '  OWNER GONE (will be marked abandoned)' : '')
   ).replace(/ +/g, ' ');

@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../scripts/lib/sandbox/index.ts';
+import { RUN_EVENTS_CHANNEL, parsePayload, progressLine } from '../../scripts/lib/status.ts';
 import { runSync } from '../../scripts/lib/sync/engine.ts';
 import { ENTITIES } from '../../scripts/lib/sync/entities.ts';
 import { createTestDatabase, type TestDb } from '../helpers/db.ts';
@@ -89,8 +90,18 @@ describe('entities synced side by side', () => {
     const one = await createTestDatabase('lanes_one');
     dbs.push(side, one);
 
-    const r2 = await runSync({ db: side, config: config({ KEAP_SYNC_CONCURRENCY: '2' }) }, { trigger: 'test', entities: ENTITY_SET, full: true });
+    const published: string[] = [];
+    const listener = await side.sql.listen(RUN_EVENTS_CHANNEL, (text) => published.push(text));
+    const r2 = await runSync({ db: side, config: config({ KEAP_SYNC_CONCURRENCY: '2', KEAP_PROGRESS_INTERVAL_MS: '0' }) }, { trigger: 'test', entities: ENTITY_SET, full: true });
     expect(r2.status).toBe('succeeded');
+    const deadline = Date.now() + 10_000;
+    while (!published.some((t) => /"kind": ?"run_done"/.test(t)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await listener.unlisten();
+    // The live progress of an entity names the others being synced with it, and `npm run status` shows them.
+    const withOthers = published.map((t) => parsePayload(t)!).find((e) => e?.kind === 'progress' && e.progress?.entity === 'contacts' && e.progress.also_running?.length);
+    expect(withOthers, 'a progress of contacts naming another entity').toBeDefined();
+    const line = progressLine({ run_id: r2.runId, pipeline: 'keap', progress: withOthers!.progress! } as never, ENTITIES.map((e) => e.name));
+    expect(line).toMatch(/contacts \(\d+\/24\).*\(also running: [a-z_, ]+\)/);
     const s2 = await spans(side, r2.runId);
     // contacts (8 pages) and orders or notes were fetched at the same time.
     const c = s2.get('contacts')!;

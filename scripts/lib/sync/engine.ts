@@ -71,9 +71,12 @@ class UnreadablePageError extends Error {
   }
 }
 
-/** Why the entities still running stop at their next page (another entity failed, or the quota reserve). */
+/** Shared by the entities synced side by side. */
 interface LaneStop {
+  /** Why the entities still running stop at their next page (another entity failed, or the quota reserve). */
   reason?: string;
+  /** The entities being synced right now (shown with the progress). */
+  running?: () => string[];
 }
 
 /** An entity stopped at a page boundary because another one ended the run's work. */
@@ -323,15 +326,15 @@ export async function runSync(deps: EngineDeps, opts: SyncOptions = {}): Promise
       const summary: SyncSummary = { entities: [] };
       const results = new Map<string, EntitySummary>();
       // Entities run side by side, up to `lanes` at once, each started in list order as soon as
-      // the entities it is declared `after` are done. The first fatal failure (or the quota
-      // reserve) starts no further entity and stops the others at their next page; each merges
-      // what it staged, so nothing fetched is left unmerged.
+      // the entities it is declared `after` are done. A fatal failure (or the quota reserve)
+      // starts no further entity and stops the others at their next page; each merges what it
+      // staged (a request already in flight is logged, its page not staged).
       const lanes = Math.max(1, Math.floor(opts.concurrency ?? config.syncConcurrency ?? 1));
       const selected = new Set(defs.map((d) => d.name));
       const done = new Set<string>();
       const pending = [...defs];
       const running = new Map<string, Promise<void>>();
-      const stop: LaneStop = {};
+      const stop: LaneStop = { running: () => [...running.keys()] };
 
       const failures: { index: number; def: EntityDef; error: unknown }[] = [];
       const failWith = (def: EntityDef, err: unknown) => {
@@ -498,7 +501,8 @@ async function syncEntity(
       quotaAvailable: s.lastQuota?.quotaAvailable ?? null,
       throttleAvailable: s.lastQuota?.throttleAvailable ?? null,
     });
-    ctx.progress({ entity: def.name, traversal, pages, records });
+    const others = stop.running?.().filter((e) => e !== def.name) ?? [];
+    ctx.progress({ entity: def.name, traversal, pages, records, ...(others.length ? { also_running: others } : {}) });
   };
 
   // While a page is staged the next one is already being fetched, and merges run in the
@@ -533,7 +537,6 @@ async function syncEntity(
     page.catch(() => {});
     return { parentIndex, token, page };
   };
-
 
   try {
     let next: Pending | undefined = parents.length > 0 ? request(0, undefined) : undefined;
