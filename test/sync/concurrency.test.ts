@@ -3,58 +3,38 @@
 // sync, and a fatal failure in one entity stops the others at their next page with what they
 // staged merged. A proxy in front of the sandbox slows every response a little (so overlap is
 // visible in the request log) and can refuse one endpoint.
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../scripts/lib/sandbox/index.ts';
 import { RUN_EVENTS_CHANNEL, parsePayload, progressLine } from '../../scripts/lib/status.ts';
 import { runSync } from '../../scripts/lib/sync/engine.ts';
 import { ENTITIES } from '../../scripts/lib/sync/entities.ts';
 import { createTestDatabase, type TestDb } from '../helpers/db.ts';
-import { API_KEY, expectWarehouseEqualsSandbox, sandboxConfig } from './helpers.ts';
+import { API_KEY, expectWarehouseEqualsSandbox, sandboxConfig, startSandboxProxy } from './helpers.ts';
 
 let sb: Sandbox;
-let proxy: http.Server;
-let proxyUrl: string;
+let proxy: { url: string; close: () => Promise<void> };
 const dbs: TestDb[] = [];
 /** Path suffix answered with this status (after a delay) instead of being forwarded. */
 let refuse: { path: string; status: number; afterMs: number } | undefined;
-const DELAY_MS = 15;
-
-function startProxy(target: string): Promise<http.Server> {
-  const server = http.createServer(async (req, res) => {
-    const url = new URL(req.url ?? '/', target);
-    if (refuse && url.pathname.endsWith(refuse.path)) {
-      await new Promise((r) => setTimeout(r, refuse!.afterMs));
-      res.writeHead(refuse.status, { 'content-type': 'application/json' }).end(JSON.stringify({ code: refuse.status, message: 'refused by the test proxy', status: 'FORBIDDEN' }));
-      return;
-    }
-    await new Promise((r) => setTimeout(r, DELAY_MS));
-    const headers: Record<string, string> = {};
-    for (const h of ['x-keap-api-key', 'authorization', 'accept']) if (typeof req.headers[h] === 'string') headers[h] = req.headers[h] as string;
-    const upstream = await fetch(new URL(url.pathname + url.search, target), { headers });
-    const body = await upstream.text();
-    const out: Record<string, string> = {};
-    upstream.headers.forEach((v, k) => {
-      if (!['content-length', 'content-encoding', 'transfer-encoding', 'connection', 'keep-alive'].includes(k)) out[k] = v;
-    });
-    res.writeHead(upstream.status, out).end(body);
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
 
 beforeAll(async () => {
   sb = await startSandbox({ contacts: 400, seed: 77, apiKeys: [API_KEY], limits: { throttlePerMinute: 100_000, dailyQuota: 10_000_000 } });
-  proxy = await startProxy(sb.url.replace(/\/crm$/, ''));
-  proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/crm`;
+  proxy = await startSandboxProxy(sb.url, {
+    delayMs: 15,
+    answer: async (url) => {
+      if (!refuse || !url.pathname.endsWith(refuse.path)) return undefined;
+      await new Promise((r) => setTimeout(r, refuse!.afterMs));
+      return [refuse.status, { code: refuse.status, message: 'refused by the test proxy', status: 'FORBIDDEN' }];
+    },
+  });
 });
 afterAll(async () => {
-  await new Promise((r) => proxy?.close(r));
+  await proxy?.close();
   await sb?.close();
   for (const db of dbs) await db.drop();
 });
 
-const config = (extra: Record<string, string> = {}) => sandboxConfig({ ...sb, url: proxyUrl } as Sandbox, { KEAP_PAGE_SIZE: '50', ...extra });
+const config = (extra: Record<string, string> = {}) => sandboxConfig({ ...sb, url: proxy.url } as Sandbox, { KEAP_PAGE_SIZE: '50', ...extra });
 const ENTITY_SET = ['tag_categories', 'tags', 'companies', 'contacts', 'tagged_contacts', 'orders', 'notes'];
 
 /** Each entity's request span in a run: [first request sent, last response received]. */

@@ -1,5 +1,8 @@
-// Shared pieces of the end-to-end sync tests: a config pointed at a sandbox, and a comparison of
-// the warehouse with the sandbox's truth (ids, names and emails unicode-exact, every tag pair).
+// Shared pieces of the end-to-end sync tests: a config pointed at a sandbox, a comparison of the
+// warehouse with the sandbox's truth (ids, names and emails unicode-exact, every tag pair), and a
+// proxy in front of the sandbox that can delay, refuse or rewrite responses.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { expect } from 'vitest';
 import { loadConfig, type Config } from '../../scripts/lib/config.ts';
 import type { Sandbox } from '../../scripts/lib/sandbox/index.ts';
@@ -92,4 +95,43 @@ export async function expectWarehouseEqualsSandbox(sql: Sql, sb: Sandbox): Promi
 
   const companies = await sql`select company_id from keap.companies where _deleted_at is null order by company_id`;
   expect(companies.map((c) => Number(c.company_id))).toEqual(([...sb.store.list('companies')] as Rec[]).map((c) => Number(c.id)).sort((a, b) => a - b));
+}
+
+/** What a test proxy does with one request: answer it itself, or forward it and maybe rewrite the body. */
+export interface ProxyHooks {
+  /** Answer without forwarding: [status, JSON body]. */
+  answer?: (url: URL) => Promise<[number, unknown] | undefined> | [number, unknown] | undefined;
+  /** Milliseconds to wait before forwarding. */
+  delayMs?: number;
+  /** Rewrite a forwarded 200 body. */
+  rewrite?: (url: URL, body: string) => string;
+}
+
+/** An HTTP proxy in front of a sandbox (its `url` without `/crm`); `url` is the proxy's `/crm` base. */
+export async function startSandboxProxy(sandboxUrl: string, hooks: ProxyHooks): Promise<{ url: string; close: () => Promise<void> }> {
+  const target = sandboxUrl.replace(/\/crm$/, '');
+  const server = http.createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', target);
+    const answer = await hooks.answer?.(url);
+    if (answer) {
+      res.writeHead(answer[0], { 'content-type': 'application/json' }).end(JSON.stringify(answer[1]));
+      return;
+    }
+    if (hooks.delayMs) await new Promise((r) => setTimeout(r, hooks.delayMs));
+    const headers: Record<string, string> = {};
+    for (const h of ['x-keap-api-key', 'authorization', 'accept']) if (typeof req.headers[h] === 'string') headers[h] = req.headers[h] as string;
+    const upstream = await fetch(new URL(url.pathname + url.search, target), { headers });
+    let body = await upstream.text();
+    if (hooks.rewrite && upstream.status === 200) body = hooks.rewrite(url, body);
+    const out: Record<string, string> = {};
+    upstream.headers.forEach((v, k) => {
+      if (!['content-length', 'content-encoding', 'transfer-encoding', 'connection', 'keep-alive'].includes(k)) out[k] = v;
+    });
+    res.writeHead(upstream.status, out).end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/crm`,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }

@@ -4,56 +4,38 @@
 // completed tasks are missing and a task completed after the first sync is soft-deleted by the
 // sweep; read in the two partitions the entity list declares, the warehouse equals the sandbox
 // whichever reading is true.
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../scripts/lib/sandbox/index.ts';
 import { runSync } from '../../scripts/lib/sync/engine.ts';
 import { ENTITIES, type EntityDef } from '../../scripts/lib/sync/entities.ts';
 import { createTestDatabase, type TestDb } from '../helpers/db.ts';
-import { API_KEY, sandboxConfig } from './helpers.ts';
+import { API_KEY, sandboxConfig, startSandboxProxy } from './helpers.ts';
 
 let sb: Sandbox;
-let proxy: http.Server;
-let proxyUrl: string;
+let proxy: { url: string; close: () => Promise<void> };
 const dbs: TestDb[] = [];
 type Rec = Record<string, any>;
 
-/** Forwards to the sandbox; on /tasks without an is_completed clause, drops the completed tasks. */
-function startProxy(target: string): Promise<http.Server> {
-  const server = http.createServer(async (req, res) => {
-    const url = new URL(req.url ?? '/', target);
-    const headers: Record<string, string> = {};
-    for (const h of ['x-keap-api-key', 'authorization', 'accept']) if (typeof req.headers[h] === 'string') headers[h] = req.headers[h] as string;
-    const upstream = await fetch(new URL(url.pathname + url.search, target), { headers });
-    let body = await upstream.text();
-    if (url.pathname.endsWith('/rest/v2/tasks') && upstream.status === 200 && !(url.searchParams.get('filter') ?? '').includes('is_completed')) {
-      const page = JSON.parse(body) as { tasks: Rec[] };
-      page.tasks = page.tasks.filter((t) => t.completed !== true);
-      body = JSON.stringify(page);
-    }
-    const out: Record<string, string> = {};
-    upstream.headers.forEach((v, k) => {
-      if (k !== 'content-length' && k !== 'content-encoding' && k !== 'transfer-encoding' && k !== 'connection' && k !== 'keep-alive') out[k] = v;
-    });
-    res.writeHead(upstream.status, out).end(body);
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
 beforeAll(async () => {
   sb = await startSandbox({ contacts: 300, seed: 41, apiKeys: [API_KEY], limits: { throttlePerMinute: 100_000, dailyQuota: 10_000_000 } });
-  proxy = await startProxy(sb.url.replace(/\/crm$/, ''));
-  proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/crm`;
+  // On /tasks without an is_completed clause, the proxy drops the completed tasks.
+  proxy = await startSandboxProxy(sb.url, {
+    rewrite: (url, body) => {
+      if (!url.pathname.endsWith('/rest/v2/tasks') || (url.searchParams.get('filter') ?? '').includes('is_completed')) return body;
+      const page = JSON.parse(body) as { tasks: Rec[] };
+      page.tasks = page.tasks.filter((t) => t.completed !== true);
+      return JSON.stringify(page);
+    },
+  });
 });
 afterAll(async () => {
-  await new Promise((r) => proxy?.close(r));
+  await proxy?.close();
   await sb?.close();
   for (const db of dbs) await db.drop();
 });
 
 const TASKS = ENTITIES.find((e) => e.name === 'tasks')!;
-const config = () => sandboxConfig({ ...sb, url: proxyUrl } as Sandbox);
+const config = () => sandboxConfig({ ...sb, url: proxy.url } as Sandbox);
 async function liveTasks(db: TestDb): Promise<Map<number, boolean>> {
   const rows = await db.sql`select task_id, is_completed from keap.tasks where _deleted_at is null`;
   return new Map(rows.map((r) => [Number(r.task_id), r.is_completed]));
