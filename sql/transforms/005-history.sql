@@ -124,7 +124,7 @@ begin
   if p_before then
     -- A kind whose step replaces the written records' rows whole: the snapshot is their delete (one
     -- read of them; the step then inserts them anew). id_set keeps its still-listed pairs: a read.
-    v_match := format('c.%I = any (array(select s.%I from pg_temp.merge_src s where s.existed))', ch.parent_column, p_parent_key);
+    v_match := keap_meta.written_parents_match(ch.parent_column, p_parent_key);
     return format($f$
   -- %1$s history: the written records' rows of %2$s as they were (compared after the step)%4$s; by
   -- key (= any of an array: the planner cannot misjudge the unanalyzed merge_src into a scan)
