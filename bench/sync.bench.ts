@@ -6,14 +6,21 @@
 // order, reading the body) and a full sync into a fresh database, in a process of its own.
 // Goals: sync within 2x of the bare download; peak RSS of the sync process under 250 MB.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { emit, freshDatabase, sizes, type BenchDb } from './lib/report.ts';
 
 const LIB = fileURLToPath(new URL('./lib/', import.meta.url));
 
-function child(script: string, args: string[], env: Record<string, string> = {}): { proc: ChildProcess; line: (prefix: string) => Promise<string> } {
-  const proc = spawn(process.execPath, ['--import', 'tsx', LIB + script, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+/** The Node flags `npm run sync` gives its process (package.json), so the measured sync runs as the product's does. */
+const SYNC_NODE_FLAGS: string[] = (() => {
+  const script = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }).scripts.sync!;
+  return script.split(/\s+/).filter((w) => /^--[a-z-]+=\S+$/.test(w));
+})();
+
+function child(script: string, args: string[], env: Record<string, string> = {}, nodeFlags: string[] = []): { proc: ChildProcess; line: (prefix: string) => Promise<string> } {
+  const proc = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', LIB + script, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   const waiting: Array<{ prefix: string; resolve: (s: string) => void }> = [];
   const seen: string[] = [];
   createInterface({ input: proc.stdout! }).on('line', (l) => {
@@ -69,7 +76,7 @@ async function writeFloor(db: BenchDb): Promise<WriteFloor> {
 async function syncInto(sourceUrl: string, measureFloor = false): Promise<SyncResult> {
   const db = await freshDatabase('keap_bench_sync');
   try {
-    const c = child('sync-child.ts', [], { DATABASE_URL: db.url, KEAP_API_URL: sourceUrl, KEAP_MERGE_EVERY_PAGES: process.env.KEAP_MERGE_EVERY_PAGES ?? '10' });
+    const c = child('sync-child.ts', [], { DATABASE_URL: db.url, KEAP_API_URL: sourceUrl, KEAP_MERGE_EVERY_PAGES: process.env.KEAP_MERGE_EVERY_PAGES ?? '10' }, SYNC_NODE_FLAGS);
     const r = JSON.parse((await c.line('RESULT ')).slice(7)) as SyncResult;
     if (r.status !== 'succeeded') throw new Error(`sync ${r.status}`);
     const [n] = await db.sql`select count(*)::int as n from keap.contacts where _deleted_at is null`;

@@ -15,11 +15,21 @@ const config = loadConfig(
 );
 const db = await connect({ applicationName: 'keap-sync bench sync', max: 2 + 2 * config.syncConcurrency });
 try {
+  // The memory breakdown at the highest RSS sampled (every 100 ms): where a peak comes from.
+  let peak = process.memoryUsage();
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    if (m.rss > peak.rss) peak = m;
+  }, 100);
+  sampler.unref();
   const t0 = performance.now();
   const r = await runSync({ db, config }, { trigger: 'bench', full: true });
   const seconds = (performance.now() - t0) / 1000;
   const records = r.value.entities.reduce((s, e) => s + e.records, 0);
-  console.log(`RESULT ${JSON.stringify({ status: r.status, seconds, records, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), cpu_seconds: +((process.cpuUsage().user + process.cpuUsage().system) / 1e6).toFixed(2) })}`);
+  clearInterval(sampler);
+  const mb = (n: number) => Math.round(n / 1048576);
+  const peak_breakdown_mb = { rss: mb(peak.rss), heap_total: mb(peak.heapTotal), heap_used: mb(peak.heapUsed), external: mb(peak.external), array_buffers: mb(peak.arrayBuffers) };
+  console.log(`RESULT ${JSON.stringify({ status: r.status, seconds, records, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), cpu_seconds: +((process.cpuUsage().user + process.cpuUsage().system) / 1e6).toFixed(2), peak_breakdown_mb })}`);
 } finally {
   await db.close();
 }
